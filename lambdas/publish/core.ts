@@ -1,0 +1,133 @@
+import { applyJournal, type JournalCopy, type JournalDelete } from '../shared/journal';
+import {
+  CONDEMNED_PREFIX,
+  GOLD_REFRESH_PREFIX,
+  QUARANTINE_PREFIX,
+  SILVER_PREFIX,
+  monthOfKey,
+  rejectedFilesPrefix,
+  rejectionsKey,
+  runPrefix,
+} from '../shared/lake-layout';
+import type { ObjectStore } from '../shared/object-store';
+import type { LakeBuckets } from '../shared/runtime';
+
+export interface PublishResult {
+  readonly ingest_date: string;
+  readonly run_id: string;
+  /** Earliest month whose balances may have changed ('YYYY-MM'), or null when silver did not change. */
+  readonly from_month: string | null;
+  /** The gold refresh query's execution parameters (Athena literals). */
+  readonly gold_parameters: string[];
+  readonly published: { readonly silver: number; readonly quarantine: number; readonly condemned: number; readonly rejected_files: number };
+}
+
+/** Data files a Spark job leaves (not its `_SUCCESS` markers or `.crc` side files). */
+export const isDataFile = (key: string): boolean => {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return name.endsWith('.parquet') && !name.startsWith('.') && !name.startsWith('_');
+};
+
+/** Silver files carry their ingest date in the name, so a rerun finds what the date published before. */
+export const silverFilePrefix = (ingestDate: string): string => `${ingestDate}_`;
+
+const fileName = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
+
+/**
+ * Publish of write–audit–publish: replaces everything an earlier run of the date published in
+ * silver, quarantine, condemned and the rejected files with this run's audited staging outputs.
+ */
+export async function publish(
+  input: { ingestDate: string; runId: string },
+  deps: { store: ObjectStore; buckets: LakeBuckets },
+): Promise<PublishResult> {
+  const { store, buckets } = deps;
+  const { ingestDate, runId } = input;
+  const staged = `${runPrefix(runId)}`;
+  const copies: JournalCopy[] = [];
+  const deletes: JournalDelete[] = [];
+  const months = new Set<string>();
+
+  // Silver: month partitions; this date's files are named `<date>_<run>_<n>.parquet`.
+  const stagedSilver = (await store.list(buckets.staging, `${staged}silver/`)).filter((e) => isDataFile(e.key));
+  stagedSilver.forEach((entry, i) => {
+    const partition = entry.key.slice(`${staged}silver/`.length, entry.key.lastIndexOf('/') + 1);
+    const targetKey = `${SILVER_PREFIX}${partition}${ingestDate}_${runId}_${String(i).padStart(5, '0')}.parquet`;
+    copies.push({ sourceBucket: buckets.staging, sourceKey: entry.key, targetBucket: buckets.silver, targetKey });
+    const month = monthOfKey(targetKey);
+    if (month) months.add(month);
+  });
+  for (const entry of await store.list(buckets.silver, SILVER_PREFIX)) {
+    if (fileName(entry.key).startsWith(silverFilePrefix(ingestDate))) {
+      deletes.push({ bucket: buckets.silver, key: entry.key });
+      const month = monthOfKey(entry.key);
+      if (month) months.add(month);
+    }
+  }
+
+  // Quarantine and condemned: the date is a partition of its own.
+  const counts = { quarantine: 0, condemned: 0 };
+  for (const [layer, bucket, prefix] of [
+    ['quarantine', buckets.quarantine, QUARANTINE_PREFIX],
+    ['condemned', buckets.condemned, CONDEMNED_PREFIX],
+  ] as const) {
+    const partition = `${prefix}ingest_date=${ingestDate}/`;
+    const stagedFiles = (await store.list(buckets.staging, `${staged}${layer}/ingest_date=${ingestDate}/`)).filter((e) =>
+      isDataFile(e.key),
+    );
+    stagedFiles.forEach((entry, i) => {
+      copies.push({
+        sourceBucket: buckets.staging,
+        sourceKey: entry.key,
+        targetBucket: bucket,
+        targetKey: `${partition}${runId}_${String(i).padStart(5, '0')}.parquet`,
+      });
+    });
+    counts[layer] = stagedFiles.length;
+    for (const entry of await store.list(bucket, partition)) deletes.push({ bucket, key: entry.key });
+  }
+
+  // Rejected files, byte-identical, and the reasons they were rejected.
+  const rejectedStaged = await store.list(buckets.staging, `${staged}rejected/`);
+  for (const entry of rejectedStaged) {
+    copies.push({
+      sourceBucket: buckets.staging,
+      sourceKey: entry.key,
+      targetBucket: buckets.quarantine,
+      targetKey: `${rejectedFilesPrefix(ingestDate)}${entry.key.slice(`${staged}rejected/`.length)}`,
+    });
+  }
+  for (const entry of await store.list(buckets.quarantine, rejectedFilesPrefix(ingestDate))) {
+    deletes.push({ bucket: buckets.quarantine, key: entry.key });
+  }
+  const manifest = JSON.parse((await store.getText(buckets.staging, `${staged}landing.json`)) ?? '{"rejected": []}') as {
+    rejected: unknown[];
+  };
+  if (manifest.rejected.length > 0) {
+    const reasonsKey = `${staged}rejections.json`;
+    await store.put(buckets.staging, reasonsKey, JSON.stringify({ ingest_date: ingestDate, run_id: runId, files: manifest.rejected }, null, 2));
+    copies.push({ sourceBucket: buckets.staging, sourceKey: reasonsKey, targetBucket: buckets.quarantine, targetKey: rejectionsKey(ingestDate) });
+  } else {
+    deletes.push({ bucket: buckets.quarantine, key: rejectionsKey(ingestDate) });
+  }
+
+  // Athena's UNLOAD wants an empty target: clear what an earlier refresh may have left.
+  const leftovers = await store.list(buckets.staging, GOLD_REFRESH_PREFIX);
+  if (leftovers.length > 0) await store.delete(buckets.staging, leftovers.map((e) => e.key));
+
+  await applyJournal(store, buckets.staging, { name: `publish-${ingestDate}`, runId, copies, deletes });
+
+  const fromMonth = [...months].sort()[0] ?? null;
+  return {
+    ingest_date: ingestDate,
+    run_id: runId,
+    from_month: fromMonth,
+    gold_parameters: fromMonth ? [`'${fromMonth}'`] : [],
+    published: {
+      silver: stagedSilver.length,
+      quarantine: counts.quarantine,
+      condemned: counts.condemned,
+      rejected_files: rejectedStaged.length,
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { ISO_DATE } from '../shared/lake-layout';
+import { makeHandler } from '../shared/powertools';
+import { type HandlerRuntime, lakeBuckets } from '../shared/runtime';
+import { publish } from './core';
+
+const event = z.object({ ingest_date: z.string().regex(ISO_DATE), run_id: z.string().min(1) });
+
+/** Moves a run's audited staging outputs into the published layers. */
+export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unknown> {
+  const parsed = event.parse(raw);
+  return publish({ ingestDate: parsed.ingest_date, runId: parsed.run_id }, { store: runtime.store, buckets: lakeBuckets(runtime) });
+}
+
+export const handler = makeHandler('publish', handle);

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { type RunSummaryCounts, readJobCounts, summarize, landingSummarySchema } from '../quality-gate/core';
+import { runPrefix, runRecordKey } from '../shared/lake-layout';
+import type { ObjectStore } from '../shared/object-store';
+
+/** One date's result, exactly the shape of SPEC §5's `runs[]` entries. */
+export interface RunRecord extends RunSummaryCounts {
+  readonly ingest_date: string;
+  readonly run_id: string;
+  readonly status: 'SUCCEEDED' | 'NO_DATA' | 'FAILED';
+  readonly error?: string;
+  readonly error_detail?: string;
+}
+
+export const recordEventSchema = z.object({
+  status: z.enum(['SUCCEEDED', 'NO_DATA', 'FAILED']),
+  execution_id: z.string().min(1),
+  current: z
+    .object({
+      ingest_date: z.string(),
+      run_id: z.string(),
+      landing: landingSummarySchema.passthrough().optional(),
+      gate: z.unknown().optional(),
+      error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+    })
+    .passthrough(),
+});
+export type RecordEvent = z.infer<typeof recordEventSchema>;
+
+/** Codes a failed date may carry: the spec's own, or a step failure named by its error. */
+export function failureCode(error: { Error: string; Cause?: string } | undefined): { code: string; detail: string } {
+  if (!error) return { code: 'PIPELINE_FAILED', detail: 'unknown failure' };
+  let detail = error.Cause ?? '';
+  try {
+    // Lambda failures arrive as a JSON cause with errorType/errorMessage.
+    const cause = JSON.parse(detail) as { errorType?: string; errorMessage?: string };
+    if (cause.errorMessage) detail = cause.errorMessage;
+  } catch {
+    // A plain-text cause is kept as it is.
+  }
+  const code = /^[A-Z][A-Z0-9_]*$/.test(error.Error) ? error.Error : `PIPELINE_FAILED`;
+  return { code, detail: code === error.Error ? detail : `${error.Error}: ${detail}` };
+}
+
+const zeroCounts: RunSummaryCounts = {
+  files: { accepted: 0, rejected: 0 },
+  rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 },
+  reasons: {},
+};
+
+/**
+ * Records how a date ended (the run record the CLI and operators read), clears the run's staging
+ * area, and returns the notification text for the failure path.
+ */
+export async function recordRun(
+  event: RecordEvent,
+  deps: { store: ObjectStore; stagingBucket: string },
+): Promise<{ record: RunRecord; notification: { subject: string; message: string } }> {
+  const { current } = event;
+  let counts: RunSummaryCounts = zeroCounts;
+  const gate = z
+    .object({ files: z.any(), rows: z.any(), reasons: z.record(z.string(), z.number()) })
+    .safeParse(current.gate);
+  if (gate.success) {
+    counts = gate.data as RunSummaryCounts;
+  } else if (current.landing) {
+    const jobCounts = await readJobCounts(deps.store, deps.stagingBucket, current.run_id).catch(() => undefined);
+    counts = jobCounts
+      ? summarize(current.landing, jobCounts)
+      : { ...zeroCounts, files: { accepted: current.landing.accepted, rejected: current.landing.rejected }, reasons: { ...current.landing.reasons } };
+  }
+  const failure = event.status === 'FAILED' ? failureCode(current.error) : undefined;
+  const record: RunRecord = {
+    ingest_date: current.ingest_date,
+    run_id: current.run_id,
+    status: event.status,
+    ...counts,
+    ...(failure ? { error: failure.code, error_detail: failure.detail } : {}),
+  };
+  await deps.store.put(deps.stagingBucket, runRecordKey(event.execution_id, current.ingest_date), JSON.stringify(record, null, 2));
+  const staged = await deps.store.list(deps.stagingBucket, runPrefix(current.run_id));
+  if (staged.length > 0) await deps.store.delete(deps.stagingBucket, staged.map((e) => e.key));
+
+  const subject = `txlake ${record.status} ${record.ingest_date}${failure ? ` ${failure.code}` : ''}`;
+  const message = [
+    `ingest date: ${record.ingest_date}`,
+    `run id: ${record.run_id}`,
+    `status: ${record.status}${failure ? ` (${failure.code})` : ''}`,
+    ...(failure ? [`detail: ${failure.detail}`] : []),
+    `files: ${record.files.accepted} accepted, ${record.files.rejected} rejected`,
+    `rows: ${record.rows.read} read, ${record.rows.silver} silver, ${record.rows.quarantined} quarantined, ${record.rows.condemned} condemned`,
+  ].join('\n');
+  return { record, notification: { subject: subject.slice(0, 99), message } };
+}

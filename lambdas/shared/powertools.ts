@@ -1,0 +1,37 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from './object-store';
+import type { HandlerCore, HandlerRuntime } from './runtime';
+
+export { MetricUnit };
+
+/**
+ * The thin AWS shell around a handler core: Powertools logging, metrics and tracing, and the S3
+ * binding of the object store. Local mode calls the core directly with the lake binding.
+ */
+export function makeHandler(name: string, core: HandlerCore): (event: unknown) => Promise<unknown> {
+  const logger = new Logger({ serviceName: 'txlake', persistentLogAttributes: { step: name } });
+  const metrics = new Metrics({ namespace: 'txlake', serviceName: 'txlake' });
+  const tracer = new Tracer({ serviceName: 'txlake' });
+  const runtime: HandlerRuntime = {
+    store: new S3ObjectStore(tracer.captureAWSv3Client(new S3Client({}))),
+    env: process.env,
+  };
+  return async (event: unknown) => {
+    logger.info('step started', { event });
+    try {
+      const result = await core(event, runtime);
+      logger.info('step finished', { result });
+      metrics.addMetric(`${name}.succeeded`, MetricUnit.Count, 1);
+      return result;
+    } catch (error) {
+      logger.error('step failed', error as Error);
+      metrics.addMetric(`${name}.failed`, MetricUnit.Count, 1);
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import contractJson from '../contract/transactions.v1.json';
+
+/**
+ * The data contract (contract/transactions.v1.json) is the one source of truth for columns, rules,
+ * codes and the currency allow-list: the CDK app derives the Glue tables from it, the Lambdas
+ * their file-level checks, and the Glue job receives it as its `--contract` argument.
+ */
+const column = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), type: z.string().min(1) });
+
+const contractSchema = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  description: z.string(),
+  currencies: z.array(z.string().regex(/^[A-Z]{3}$/)).min(1),
+  maxQuarantineRatio: z.number().min(0).max(1),
+  identifierMaxLength: z.number().int().positive(),
+  amountPattern: z.string(),
+  timestampPattern: z.string(),
+  sourceColumns: z
+    .array(
+      z.object({
+        name: z.string(),
+        field: z.string(),
+        silver: z.string(),
+        rule: z.enum(['identifier', 'amount', 'currency', 'timestamp']),
+        missingCode: z.string(),
+        invalidCode: z.string(),
+      }),
+    )
+    .length(5),
+  codes: z.object({
+    file: z.array(z.string()),
+    row: z.array(z.string()),
+    quarantine: z.array(z.string()),
+    condemned: z.array(z.string()),
+    run: z.array(z.string()),
+  }),
+  maxAttemptsOtherIngestDates: z.number().int().positive(),
+  tables: z.record(
+    z.string(),
+    z.object({
+      layer: z.enum(['silver', 'quarantine', 'condemned', 'gold']),
+      prefix: z.string(),
+      columns: z.array(column).min(1),
+      partitionKeys: z.array(column),
+    }),
+  ),
+});
+
+export type Contract = z.infer<typeof contractSchema>;
+export type TableContract = Contract['tables'][string];
+
+export function parseContract(value: unknown): Contract {
+  return contractSchema.parse(value);
+}
+
+/** The contract shipped with this version of txlake. */
+export const CONTRACT: Contract = parseContract(contractJson);
+
+/** Names of the five required header columns, in the contract's order. */
+export const REQUIRED_COLUMNS: readonly string[] = CONTRACT.sourceColumns.map((c) => c.name);
+
+/** The contract with deployment settings applied (allow-list, gate ratio). */
+export function withSettings(
+  contract: Contract,
+  settings: { readonly currencies?: readonly string[]; readonly maxQuarantineRatio?: number },
+): Contract {
+  return parseContract({
+    ...contract,
+    currencies: settings.currencies ? [...settings.currencies] : contract.currencies,
+    maxQuarantineRatio: settings.maxQuarantineRatio ?? contract.maxQuarantineRatio,
+  });
+}

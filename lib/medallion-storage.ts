@@ -1,0 +1,117 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** The data layers of the lake; each is a bucket (a folder of the lake in local mode). */
+export const LAKE_LAYERS = ['bronze', 'silver', 'gold', 'quarantine', 'condemned', 'staging'] as const;
+export type LakeLayer = (typeof LAKE_LAYERS)[number];
+
+/** Metadata key that tells local mode which lake folder a bucket stands for. */
+export const LAYER_METADATA_KEY = 'txlake:layer';
+
+export interface MedallionStorageProps {
+  /** Environment name, part of every bucket's logical purpose (names stay CDK-generated). */
+  readonly envName: string;
+  /**
+   * Keep the buckets and the key when the stack is deleted.
+   * @default true
+   */
+  readonly retainData?: boolean;
+  /**
+   * Days after which staging objects (failed runs' leftovers) expire.
+   * @default 14
+   */
+  readonly stagingExpirationDays?: number;
+  /**
+   * Days after which Athena query results expire.
+   * @default 30
+   */
+  readonly athenaResultsExpirationDays?: number;
+  /**
+   * Days condemned rows are kept (7 years).
+   * @default 2555
+   */
+  readonly condemnedRetentionDays?: number;
+}
+
+/**
+ * The lake's buckets: bronze (raw, immutable), silver, gold, quarantine, condemned (7 years),
+ * staging, Athena results and the access-log bucket; all KMS-encrypted with one rotating key.
+ */
+export class MedallionStorage extends Construct {
+  readonly key: kms.IKey;
+  readonly buckets: Readonly<Record<LakeLayer, s3.IBucket>>;
+  readonly athenaResults: s3.IBucket;
+  readonly accessLogs: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: MedallionStorageProps) {
+    super(scope, id);
+    const retain = props.retainData ?? true;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const key = new kms.Key(this, 'LakeKey', {
+      description: `txlake ${props.envName}: encrypts every lake layer`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    this.key = key;
+
+    // Server access logs cannot be delivered to a KMS-encrypted bucket: SSE-S3 here.
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+    this.accessLogs = accessLogs;
+
+    const bucket = (layer: string, rules: s3.LifecycleRule[] = []): s3.Bucket => {
+      const b = new s3.Bucket(this, `${layer[0].toUpperCase()}${layer.slice(1).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Bucket`, {
+        encryption: s3.BucketEncryption.KMS,
+        encryptionKey: key,
+        bucketKeyEnabled: true,
+        enforceSSL: true,
+        versioned: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        serverAccessLogsBucket: accessLogs,
+        serverAccessLogsPrefix: `${layer}/`,
+        lifecycleRules: rules,
+        removalPolicy,
+      });
+      (b.node.defaultChild as s3.CfnBucket).addMetadata(LAYER_METADATA_KEY, layer);
+      return b;
+    };
+
+    const noncurrent: s3.LifecycleRule = { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(90) };
+    const buckets: Record<LakeLayer, s3.IBucket> = {
+      bronze: bucket('bronze', [
+        {
+          id: 'tier-raw-files',
+          transitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) },
+            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(180) },
+          ],
+        },
+      ]),
+      silver: bucket('silver', [noncurrent]),
+      gold: bucket('gold', [noncurrent]),
+      quarantine: bucket('quarantine', [noncurrent, { id: 'expire-quarantine', expiration: Duration.days(400) }]),
+      condemned: bucket('condemned', [
+        { id: 'retain-seven-years', expiration: Duration.days(props.condemnedRetentionDays ?? 2555) },
+      ]),
+      staging: bucket('staging', [
+        { id: 'expire-staging', expiration: Duration.days(props.stagingExpirationDays ?? 14), noncurrentVersionExpiration: Duration.days(1) },
+      ]),
+    };
+    this.buckets = buckets;
+    this.athenaResults = bucket('athena-results', [
+      { id: 'expire-results', expiration: Duration.days(props.athenaResultsExpirationDays ?? 30), noncurrentVersionExpiration: Duration.days(1) },
+    ]);
+  }
+}

@@ -1,0 +1,118 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { Contract } from './contract';
+import { DailySchedule } from './daily-schedule';
+import { IngestionJob } from './ingestion-job';
+import { PipelineFunction } from './pipeline-function';
+import { PipelineStateMachine } from './pipeline-state-machine';
+import type { EnvironmentSettings } from './settings';
+import { loadSql } from './sql-files';
+import type { StorageStack } from './storage-stack';
+import { balanceHistoryParameters } from './quarter';
+
+export interface PipelineStackProps extends StackProps {
+  readonly settings: EnvironmentSettings;
+  readonly contract: Contract;
+  readonly storage: StorageStack;
+}
+
+/** The pipeline: Lambda steps, the Glue job, the state machine, its schedule and notifications. */
+export class PipelineStack extends Stack {
+  readonly pipeline: PipelineStateMachine;
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const { buckets, key, athenaResults } = props.storage.storage;
+
+    this.topic = new sns.Topic(this, 'Notifications', {
+      displayName: `txlake ${settings.envName} pipeline`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (settings.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+
+    const environment = {
+      BRONZE_BUCKET: buckets.bronze.bucketName,
+      SILVER_BUCKET: buckets.silver.bucketName,
+      GOLD_BUCKET: buckets.gold.bucketName,
+      QUARANTINE_BUCKET: buckets.quarantine.bucketName,
+      CONDEMNED_BUCKET: buckets.condemned.bucketName,
+      STAGING_BUCKET: buckets.staging.bucketName,
+      MAX_QUARANTINE_RATIO: String(settings.maxQuarantineRatio),
+      SCHEDULE_TIME_ZONE: settings.scheduleTimeZone,
+      REPORT_QUARTER: settings.reportQuarter,
+    };
+    const step = (id: string, handlerName: string, description: string) =>
+      new PipelineFunction(this, id, { handlerName, description, environment, logRetentionDays: settings.logRetentionDays });
+    const resolveRun = step('ResolveRun', 'resolve-run', 'txlake: resolve the run input into ingest dates');
+    const validateLanding = step('ValidateLanding', 'validate-landing', 'txlake: file-level checks of landed files');
+    const qualityGate = step('QualityGate', 'quality-gate', 'txlake: audit the staged counts');
+    const publish = step('Publish', 'publish', 'txlake: publish audited outputs of a date');
+    const publishGold = step('PublishGold', 'publish-gold', 'txlake: publish refreshed gold months');
+    const recordRun = step('RecordRun', 'record-run', 'txlake: record how a date ended');
+
+    // Grants per step: each reads and writes only what it touches.
+    buckets.staging.grantReadWrite(resolveRun.function);
+    for (const b of [buckets.bronze, buckets.silver, buckets.gold, buckets.quarantine, buckets.condemned]) {
+      b.grantReadWrite(resolveRun.function); // replays an interrupted publish journal
+    }
+    buckets.bronze.grantRead(validateLanding.function, 'transactions/*');
+    buckets.staging.grantReadWrite(validateLanding.function, 'runs/*');
+    buckets.staging.grantRead(qualityGate.function, 'runs/*');
+    buckets.staging.grantReadWrite(publish.function);
+    buckets.silver.grantReadWrite(publish.function, 'transactions/*');
+    buckets.quarantine.grantReadWrite(publish.function);
+    buckets.condemned.grantReadWrite(publish.function, 'transactions/*');
+    buckets.staging.grantReadWrite(publishGold.function);
+    buckets.gold.grantReadWrite(publishGold.function);
+    buckets.staging.grantReadWrite(recordRun.function);
+    buckets.gold.grantReadWrite(recordRun.function, 'reports/*');
+    athenaResults.grantRead(recordRun.function);
+
+    const job = new IngestionJob(this, 'IngestionJob', {
+      envName: settings.envName,
+      contract: props.contract,
+      bronze: buckets.bronze,
+      silver: buckets.silver,
+      quarantine: buckets.quarantine,
+      staging: buckets.staging,
+      key,
+    });
+
+    this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
+      envName: settings.envName,
+      functions: {
+        resolveRun: resolveRun.function,
+        validateLanding: validateLanding.function,
+        qualityGate: qualityGate.function,
+        publish: publish.function,
+        publishGold: publishGold.function,
+        recordRun: recordRun.function,
+      },
+      job: job.job,
+      workgroupName: props.storage.workgroup.workgroupName,
+      databaseName: props.storage.catalog.databaseName,
+      goldRefreshSql: loadSql('gold_monthly_balances', { STAGING_BUCKET: buckets.staging.bucketName }),
+      balanceHistorySql: loadSql('balance_history'),
+      reportParameters: balanceHistoryParameters(settings.reportQuarter),
+      stagingBucket: buckets.staging,
+      goldBucket: buckets.gold,
+      silverBucket: buckets.silver,
+      athenaResultsBucket: athenaResults,
+      key,
+      topic: this.topic,
+      logRetentionDays: settings.logRetentionDays,
+    });
+
+    new DailySchedule(this, 'DailySchedule', {
+      stateMachine: this.pipeline.stateMachine,
+      key,
+      timeZone: settings.scheduleTimeZone,
+      enabled: settings.scheduleEnabled,
+    });
+  }
+}

@@ -1,0 +1,258 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as glue from 'aws-cdk-lib/aws-glue';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** The pipeline's Lambda steps. */
+export interface PipelineFunctions {
+  readonly resolveRun: lambda.IFunction;
+  readonly validateLanding: lambda.IFunction;
+  readonly qualityGate: lambda.IFunction;
+  readonly publish: lambda.IFunction;
+  readonly publishGold: lambda.IFunction;
+  readonly recordRun: lambda.IFunction;
+}
+
+export interface PipelineStateMachineProps {
+  readonly envName: string;
+  readonly functions: PipelineFunctions;
+  readonly job: glue.IJob;
+  readonly workgroupName: string;
+  readonly databaseName: string;
+  /** Text of sql/gold_monthly_balances.sql with deployment placeholders filled in. */
+  readonly goldRefreshSql: string;
+  /** Text of sql/balance_history.sql. */
+  readonly balanceHistorySql: string;
+  /** Execution parameters of the balance history for the reporting quarter. */
+  readonly reportParameters: string[];
+  readonly stagingBucket: s3.IBucket;
+  readonly goldBucket: s3.IBucket;
+  readonly silverBucket: s3.IBucket;
+  readonly athenaResultsBucket: s3.IBucket;
+  readonly key: kms.IKey;
+  readonly topic: sns.ITopic;
+  /**
+   * Attempts of a step on transient errors (exponential backoff).
+   * @default 3
+   */
+  readonly retryAttempts?: number;
+  /**
+   * First retry interval; each next one doubles.
+   * @default 30
+   */
+  readonly retryIntervalSeconds?: number;
+  /**
+   * A date still running after this long fails.
+   * @default 180
+   */
+  readonly glueTimeoutMinutes?: number;
+  /**
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+}
+
+/** Errors of the AWS services themselves (throttling, outages): worth a retry. Data errors are not. */
+const TRANSIENT_LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.Unknown',
+];
+const TRANSIENT_GLUE_ERRORS = [
+  'Glue.ConcurrentRunsExceededException',
+  'Glue.InternalServiceException',
+  'Glue.OperationTimeoutException',
+  'Glue.ThrottlingException',
+  'Glue.AWSGlueException',
+  // A failed Glue run is an infrastructure failure (lost executors, capacity): the job itself
+  // never fails on bad data, which it routes to quarantine instead.
+  'States.TaskFailed',
+];
+const TRANSIENT_ATHENA_ERRORS = ['Athena.TooManyRequestsException', 'Athena.InternalServerException', 'Athena.AmazonAthenaException'];
+
+/**
+ * The one state machine of txlake: resolve the run, then for each date in ascending order:
+ * validate landing → Glue job → quality gate → publish → gold refresh → balance report → record.
+ * Any failure records the date, notifies and stops the run. Local mode executes this very
+ * definition, taken from the synthesized template.
+ */
+export class PipelineStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
+    super(scope, id);
+    const attempts = props.retryAttempts ?? 3;
+    const interval = Duration.seconds(props.retryIntervalSeconds ?? 30);
+    const f = props.functions;
+    const retryTransient = <T extends sfn.TaskStateBase>(task: T, errors: string[]): T => {
+      task.addRetry({ errors, maxAttempts: attempts, backoffRate: 2, interval, jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
+    const invoke = (id: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined) =>
+      retryTransient(
+        new tasks.LambdaInvoke(this, id, {
+          lambdaFunction: fn,
+          payload: sfn.TaskInput.fromObject(payload),
+          payloadResponseOnly: true,
+          resultPath: resultPath ?? sfn.JsonPath.DISCARD,
+          taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
+        }),
+        TRANSIENT_LAMBDA_ERRORS,
+      );
+    const date = sfn.JsonPath.stringAt('$.current.ingest_date');
+    const runId = sfn.JsonPath.stringAt('$.current.run_id');
+
+    const resolveRun = new tasks.LambdaInvoke(this, 'ResolveRun', {
+      lambdaFunction: f.resolveRun,
+      payload: sfn.TaskInput.fromObject({
+        input: sfn.JsonPath.entirePayload,
+        execution_name: sfn.JsonPath.executionName,
+        start_time: sfn.JsonPath.executionStartTime,
+      }),
+      payloadResponseOnly: true,
+    });
+    retryTransient(resolveRun, TRANSIENT_LAMBDA_ERRORS);
+
+    const nextDate = new sfn.Pass(this, 'NextDate', {
+      parameters: {
+        ingest_date: sfn.JsonPath.arrayGetItem(sfn.JsonPath.listAt('$.dates'), sfn.JsonPath.numberAt('$.index')),
+        run_id: sfn.JsonPath.arrayGetItem(sfn.JsonPath.listAt('$.run_ids'), sfn.JsonPath.numberAt('$.index')),
+      },
+      resultPath: '$.current',
+    });
+
+    const validateLanding = invoke('ValidateLanding', f.validateLanding, { ingest_date: date, run_id: runId }, '$.current.landing');
+
+    const transformRows = retryTransient(
+      new tasks.GlueStartJobRun(this, 'TransformRows', {
+        glueJobName: props.job.jobName,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        arguments: sfn.TaskInput.fromObject({ '--run_id': runId, '--ingest_date': date }),
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(props.glueTimeoutMinutes ?? 180)),
+      }),
+      TRANSIENT_GLUE_ERRORS,
+    );
+
+    const qualityGate = invoke(
+      'QualityGate',
+      f.qualityGate,
+      { run_id: runId, landing: sfn.JsonPath.objectAt('$.current.landing') },
+      '$.current.gate',
+    );
+    const publish = invoke('Publish', f.publish, { ingest_date: date, run_id: runId }, '$.current.publish');
+
+    const refreshGold = retryTransient(
+      new tasks.AthenaStartQueryExecution(this, 'RefreshGold', {
+        queryString: props.goldRefreshSql,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        workGroup: props.workgroupName,
+        queryExecutionContext: { databaseName: props.databaseName },
+        executionParameters: sfn.JsonPath.listAt('$.current.publish.gold_parameters'),
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(30)),
+      }),
+      TRANSIENT_ATHENA_ERRORS,
+    );
+    const publishGold = invoke(
+      'PublishGold',
+      f.publishGold,
+      { run_id: runId, from_month: sfn.JsonPath.stringAt('$.current.publish.from_month') },
+      '$.current.gold',
+    );
+    const balanceReport = retryTransient(
+      new tasks.AthenaStartQueryExecution(this, 'BalanceReport', {
+        queryString: props.balanceHistorySql,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        workGroup: props.workgroupName,
+        queryExecutionContext: { databaseName: props.databaseName },
+        executionParameters: props.reportParameters,
+        resultSelector: { output_location: sfn.JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation') },
+        resultPath: '$.current.report',
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(10)),
+      }),
+      TRANSIENT_ATHENA_ERRORS,
+    );
+
+    const record = (id: string, status: string) =>
+      invoke(
+        id,
+        f.recordRun,
+        { status, execution_id: sfn.JsonPath.stringAt('$.execution_id'), current: sfn.JsonPath.objectAt('$.current') },
+        status === 'FAILED' ? '$.current.recorded' : undefined,
+      );
+    const recordSucceeded = record('RecordSucceeded', 'SUCCEEDED');
+    const recordNoData = record('RecordNoData', 'NO_DATA');
+    const recordFailed = record('RecordFailed', 'FAILED');
+
+    const notifyFailure = new tasks.SnsPublish(this, 'NotifyFailure', {
+      topic: props.topic,
+      subject: sfn.JsonPath.stringAt('$.current.recorded.notification.subject'),
+      message: sfn.TaskInput.fromJsonPathAt('$.current.recorded.notification.message'),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const dateFailed = new sfn.Fail(this, 'DateFailed', {
+      error: 'DATE_FAILED',
+      cause: 'A date failed; the run stops at the first failed date (see its run record)',
+    });
+    recordFailed.next(notifyFailure).next(dateFailed);
+
+    for (const step of [validateLanding, transformRows, qualityGate, publish, refreshGold, publishGold, balanceReport, recordSucceeded, recordNoData]) {
+      step.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.current.error' });
+    }
+
+    const advance = new sfn.Pass(this, 'Advance', {
+      parameters: {
+        execution_id: sfn.JsonPath.stringAt('$.execution_id'),
+        dates: sfn.JsonPath.listAt('$.dates'),
+        run_ids: sfn.JsonPath.listAt('$.run_ids'),
+        count: sfn.JsonPath.numberAt('$.count'),
+        index: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.index'), 1),
+      },
+    });
+    const done = new sfn.Succeed(this, 'AllDatesDone');
+    const moreDates = new sfn.Choice(this, 'MoreDates');
+
+    recordSucceeded.next(advance);
+    recordNoData.next(advance);
+    advance.next(moreDates);
+
+    const goldNeeded = new sfn.Choice(this, 'GoldChanged')
+      .when(sfn.Condition.isNull('$.current.publish.from_month'), balanceReport)
+      .otherwise(refreshGold.next(publishGold).next(balanceReport));
+    balanceReport.next(recordSucceeded);
+
+    const landed = new sfn.Choice(this, 'AnyFilesLanded')
+      .when(sfn.Condition.numberEquals('$.current.landing.files_total', 0), recordNoData)
+      .otherwise(transformRows.next(qualityGate).next(publish).next(goldNeeded));
+
+    moreDates
+      .when(sfn.Condition.numberLessThanJsonPath('$.index', '$.count'), nextDate.next(validateLanding).next(landed))
+      .otherwise(done);
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: (props.logRetentionDays ?? 30) as logs.RetentionDays,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: `txlake-${props.envName}-pipeline`,
+      definitionBody: sfn.DefinitionBody.fromChainable(resolveRun.next(moreDates)),
+      tracingEnabled: true,
+      timeout: Duration.hours(24),
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    // The Glue .sync integration and the Athena steps need to read and write the lake.
+    props.stagingBucket.grantReadWrite(this.stateMachine, 'gold-refresh/*');
+    props.silverBucket.grantRead(this.stateMachine, 'transactions/*');
+    props.goldBucket.grantRead(this.stateMachine, 'monthly_balances/*');
+    props.athenaResultsBucket.grantReadWrite(this.stateMachine);
+    props.key.grantEncryptDecrypt(this.stateMachine);
+  }
+}

@@ -1,0 +1,35 @@
+import type { App } from 'aws-cdk-lib';
+import { CONTRACT, withSettings } from './contract';
+import { PipelineStack } from './pipeline-stack';
+import { type EnvironmentSettings, loadSettings } from './settings';
+import { StorageStack } from './storage-stack';
+
+export interface TxlakeStacks {
+  readonly settings: EnvironmentSettings;
+  readonly storage: StorageStack;
+  readonly pipeline: PipelineStack;
+}
+
+/** Adds txlake's stacks for one environment (from `-c env=NAME`, default from cdk.json). */
+export function addTxlakeStacks(app: App, envName?: string): TxlakeStacks {
+  const settings = loadSettings(app.node, envName);
+  const contract = withSettings(CONTRACT, { currencies: settings.currencies, maxQuarantineRatio: settings.maxQuarantineRatio });
+  const env = settings.account || settings.region ? { account: settings.account, region: settings.region } : undefined;
+  const prefix = `Txlake-${settings.envName}`;
+  const storage = new StorageStack(app, `${prefix}-Storage`, {
+    env,
+    envName: settings.envName,
+    contract,
+    retainData: settings.retainData,
+    description: `txlake ${settings.envName}: lake storage, catalog and Athena workgroup`,
+  });
+  const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
+    env,
+    settings,
+    contract,
+    storage,
+    description: `txlake ${settings.envName}: state machine, Lambda steps, Glue job, schedule`,
+  });
+  pipeline.addDependency(storage);
+  return { settings, storage, pipeline };
+}
