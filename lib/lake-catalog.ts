@@ -59,7 +59,7 @@ export class LakeCatalog extends Construct {
           },
         },
       });
-      cfn.addDependency(database);
+      cfn.addResourceDependency(database);
       tables[name] = cfn;
     }
     this.tables = tables;

@@ -30,6 +30,6 @@ export function addTxlakeStacks(app: App, envName?: string): TxlakeStacks {
     storage,
     description: `txlake ${settings.envName}: state machine, Lambda steps, Glue job, schedule`,
   });
-  pipeline.addDependency(storage);
+  pipeline.addStackDependency(storage);
   return { settings, storage, pipeline };
 }

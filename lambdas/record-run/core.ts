@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type RunSummaryCounts, readJobCounts, summarize, landingSummarySchema } from '../quality-gate/core';
-import { runPrefix, runRecordKey } from '../shared/lake-layout';
+import { reportPrefix, runPrefix, runRecordKey } from '../shared/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 
 /** One date's result, exactly the shape of SPEC §5's `runs[]` entries. */
@@ -22,6 +22,7 @@ export const recordEventSchema = z.object({
       landing: landingSummarySchema.passthrough().optional(),
       gate: z.unknown().optional(),
       error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+      report: z.object({ output_location: z.string() }).optional(),
     })
     .passthrough(),
 });
@@ -54,9 +55,16 @@ const zeroCounts: RunSummaryCounts = {
  */
 export async function recordRun(
   event: RecordEvent,
-  deps: { store: ObjectStore; stagingBucket: string },
+  deps: { store: ObjectStore; stagingBucket: string; goldBucket?: string; reportQuarter?: string },
 ): Promise<{ record: RunRecord; notification: { subject: string; message: string } }> {
   const { current } = event;
+  // The balance history the run's report query left in the Athena results becomes gold's report.
+  if (event.status === 'SUCCEEDED' && current.report && deps.goldBucket && deps.reportQuarter) {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(current.report.output_location);
+    if (match) {
+      await deps.store.copy(match[1], match[2], deps.goldBucket, `${reportPrefix(deps.reportQuarter)}balance_history.csv`);
+    }
+  }
   let counts: RunSummaryCounts = zeroCounts;
   const gate = z
     .object({ files: z.any(), rows: z.any(), reasons: z.record(z.string(), z.number()) })

@@ -1,0 +1,243 @@
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { RunRecord } from '../lambdas/record-run/core';
+import { dateRange } from '../lambdas/resolve-run/core';
+import { isCalendarDate, landingPrefix } from '../lambdas/shared/lake-layout';
+import { LakeBusyError } from './local/lake-lock';
+import { LocalAthena } from './local/local-athena';
+import { localPath, runLocal } from './local/local-runner';
+import { resolvePipeline, synthesizeTemplates } from './local/template-resolver';
+import { balanceHistoryValues, parseQuarter } from './quarter';
+import { loadSql } from './sql-files';
+
+/** A usage error: one line on stderr, exit 2, nothing changed. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Repository root (cdk.json, sql/, glue-scripts/). */
+  readonly root: string;
+}
+
+const parseDate = (value: string): string => {
+  if (!isCalendarDate(value)) throw new InvalidArgumentError(`"${value}" is not a date YYYY-MM-DD`);
+  return value;
+};
+const parseRatio = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new InvalidArgumentError(`"${value}" is not a ratio between 0 and 1`);
+  }
+  return n;
+};
+const parseQuarterArg = (value: string): string => {
+  try {
+    parseQuarter(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+};
+
+interface CommonOptions {
+  readonly lake?: string;
+  readonly target: 'local' | 'aws';
+  readonly env?: string;
+  readonly json?: boolean;
+}
+
+function lakeDir(options: CommonOptions, io: CliIo, create: boolean): string {
+  const lake = path.resolve(io.cwd, options.lake ?? io.env.TXLAKE_LAKE ?? '.lake');
+  if (existsSync(lake)) {
+    if (!statSync(lake).isDirectory()) throw new UsageError(`lake ${lake} is not a directory`);
+    try {
+      accessSync(lake, create ? constants.W_OK | constants.R_OK : constants.R_OK);
+    } catch {
+      throw new UsageError(`lake ${lake} is not ${create ? 'writable' : 'readable'}`);
+    }
+  } else if (create) {
+    try {
+      mkdirSync(lake, { recursive: true });
+    } catch {
+      throw new UsageError(`cannot create the lake directory ${lake}`);
+    }
+  }
+  return lake;
+}
+
+function requireLocal(options: CommonOptions, command: string): void {
+  if (options.target === 'aws') {
+    throw new UsageError(`"${command} --target aws" needs a deployed stack: use the aws target with run or backfill`);
+  }
+}
+
+/** Renders run records for people (one line per date) or as SPEC §5's JSON document. */
+export function formatRuns(records: readonly RunRecord[], json: boolean): string {
+  const runs = records.map((r) => ({
+    ingest_date: r.ingest_date,
+    run_id: r.run_id,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    files: r.files,
+    rows: r.rows,
+    reasons: r.reasons,
+  }));
+  if (json) return `${JSON.stringify({ runs })}\n`;
+  return runs
+    .map(
+      (r) =>
+        `${r.ingest_date} ${r.status}${'error' in r ? ` ${r.error}` : ''} files=${r.files.accepted}+${r.files.rejected}rejected read=${r.rows.read} silver=${r.rows.silver} quarantined=${r.rows.quarantined} condemned=${r.rows.condemned}\n`,
+    )
+    .join('');
+}
+
+async function runDates(
+  input: Record<string, string>,
+  options: CommonOptions & { maxQuarantineRatio?: number },
+  io: CliIo,
+): Promise<number> {
+  if (options.target === 'aws') {
+    const { runOnAws } = await import('./aws-runner');
+    const records = await runOnAws({ input, envName: options.env, root: io.root, progress: (l) => io.stderr(`${l}\n`) });
+    io.stdout(formatRuns(records, Boolean(options.json)));
+    return records.some((r) => r.status === 'FAILED') ? 1 : 0;
+  }
+  const lake = lakeDir(options, io, true);
+  const result = await runLocal({
+    root: io.root,
+    lake,
+    input,
+    envName: options.env,
+    maxQuarantineRatio: options.maxQuarantineRatio,
+    progress: (line) => io.stderr(`[txlake] ${line}\n`),
+  });
+  io.stdout(formatRuns(result.records, Boolean(options.json)));
+  if (result.error) io.stderr(`txlake: run failed: ${result.error.code}: ${result.error.detail}\n`);
+  return result.status === 'FAILED' || result.records.some((r) => r.status === 'FAILED') ? 1 : 0;
+}
+
+/** Builds the `txlake` command line. Actions resolve to the process exit code. */
+export function buildCli(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('txlake')
+    .description('txlake: finance-grade, history-safe pipeline for bank transaction files')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: () => undefined, outputError: () => undefined })
+    .showSuggestionAfterError(false)
+    .allowExcessArguments(false);
+
+  const common = (cmd: Command): Command =>
+    cmd
+      .option('--lake <dir>', 'local lake directory (default: $TXLAKE_LAKE or ./.lake)')
+      .addOption(new Option('--target <target>', 'where to run').choices(['local', 'aws']).default('local'))
+      .option('--env <name>', 'environment of cdk.json (aws target and deployment settings)')
+      .option('--json', 'print one JSON document');
+
+  common(program.command('land').description('copy FILE byte-identical into bronze for an ingest date'))
+    .argument('<file>', 'the transaction file to land')
+    .requiredOption('--date <date>', 'ingest date YYYY-MM-DD', parseDate)
+    .action((file: string, options: CommonOptions & { date: string }) => {
+      requireLocal(options, 'land');
+      const source = path.resolve(io.cwd, file);
+      if (!existsSync(source) || !statSync(source).isFile()) throw new UsageError(`no such file: ${file}`);
+      const lake = lakeDir(options, io, true);
+      const name = path.basename(source);
+      const target = localPath(lake, `s3://bronze/${landingPrefix(options.date)}${name}`);
+      if (existsSync(target)) {
+        if (!readFileSync(target).equals(readFileSync(source))) {
+          throw new UsageError(`bronze already holds a different ${name} for ${options.date}; bronze is immutable`);
+        }
+      } else {
+        mkdirSync(path.dirname(target), { recursive: true });
+        copyFileSync(source, target);
+      }
+      const key = `bronze/${landingPrefix(options.date)}${name}`;
+      io.stdout(options.json ? `${JSON.stringify({ landed: key, bytes: statSync(target).size })}\n` : `${key}\n`);
+      setExitCode(0);
+    });
+
+  common(program.command('run').description('process one ingest date'))
+    .requiredOption('--date <date>', 'ingest date YYYY-MM-DD', parseDate)
+    .option('--max-quarantine-ratio <ratio>', 'quality gate: highest share of quarantined rows', parseRatio)
+    .action(async (options: CommonOptions & { date: string; maxQuarantineRatio?: number }) => {
+      setExitCode(await runDates({ date: options.date }, options, io));
+    });
+
+  common(program.command('backfill').description('process each date of a range, ascending; stops at the first failure'))
+    .requiredOption('--from <date>', 'first ingest date', parseDate)
+    .requiredOption('--to <date>', 'last ingest date', parseDate)
+    .option('--max-quarantine-ratio <ratio>', 'quality gate: highest share of quarantined rows', parseRatio)
+    .action(async (options: CommonOptions & { from: string; to: string; maxQuarantineRatio?: number }) => {
+      if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
+      try {
+        dateRange(options.from, options.to);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      setExitCode(await runDates({ from: options.from, to: options.to }, options, io));
+    });
+
+  common(program.command('balance-history').description('print the month-end balance history of a quarter'))
+    .requiredOption('--quarter <quarter>', 'YYYY-Qn, e.g. 2024-Q1', parseQuarterArg)
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .action(async (options: CommonOptions & { quarter: string; format: 'csv' | 'json' }) => {
+      requireLocal(options, 'balance-history');
+      const lake = lakeDir(options, io, false);
+      const pipeline = resolvePipeline(synthesizeTemplates({ root: io.root, envName: options.env }));
+      const athena = await LocalAthena.create({
+        tables: pipeline.tables.map((t) => ({ ...t, location: localPath(lake, t.location) })),
+        resolveUri: (uri) => localPath(lake, uri),
+      });
+      try {
+        const result = await athena.execute(loadSql('balance_history'), balanceHistoryValues(options.quarter));
+        if (options.format === 'json' || options.json) {
+          const rows = result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]])));
+          io.stdout(`${JSON.stringify(rows)}\n`);
+        } else {
+          const field = (v: string | null): string => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+          io.stdout([result.columns.join(','), ...result.rows.map((r) => r.map(field).join(','))].join('\n') + '\n');
+        }
+      } finally {
+        athena.close();
+      }
+      setExitCode(0);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 a date failed, 2 usage error). */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let code = 0;
+  const program = buildCli(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      io.stderr(`txlake: ${error.message.replace(/^error: /, '').split('\n')[0]}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      io.stderr(`txlake: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof LakeBusyError) {
+      io.stderr(`txlake: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`txlake: ${(error as Error).message.split('\n')[0]}\n`);
+    return 1;
+  }
+}

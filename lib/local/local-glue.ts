@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** The Python that runs the Glue script locally: the project's venv (PySpark pinned to Glue 5.0). */
+export function localPython(root: string): string {
+  const fromEnv = process.env.TXLAKE_PYTHON;
+  if (fromEnv) return fromEnv;
+  const venv = path.join(root, '.venv', 'bin', 'python');
+  if (existsSync(venv)) return venv;
+  throw new Error(`no Python environment for the Glue job: run "npm run setup" (expected ${venv})`);
+}
+
+/** An error the state machine sees as a failed Glue job run. */
+export class GlueJobRunFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'States.TaskFailed';
+  }
+}
+
+/**
+ * Runs the Glue script as Glue would: `--name value` arguments (job defaults overlaid with the
+ * run's own), on PySpark `local[*]`. Spark's chatter is kept and shown only if the job fails.
+ */
+export async function runGlueScript(options: {
+  root: string;
+  script: string;
+  arguments: Record<string, string>;
+  onLine?: (line: string) => void;
+}): Promise<{ durationMs: number }> {
+  const started = Date.now();
+  const args = [path.join(options.root, options.script)];
+  for (const [name, value] of Object.entries(options.arguments)) args.push(name, value);
+  const python = localPython(options.root);
+  const child = spawn(python, args, {
+    cwd: options.root,
+    env: { ...process.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, PYTHONUNBUFFERED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      options.onLine?.(line);
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+    }
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const code: number = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) {
+    throw new GlueJobRunFailed(`Glue job ${options.script} exited with ${code}:\n${tail.slice(-15).join('\n')}`);
+  }
+  return { durationMs: Date.now() - started };
+}
