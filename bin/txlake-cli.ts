@@ -1,3 +1,4 @@
+import '../lib/node-warnings';
 import * as path from 'node:path';
 import { main } from '../lib/cli';
 

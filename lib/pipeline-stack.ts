@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -107,6 +107,10 @@ export class PipelineStack extends Stack {
       topic: this.topic,
       logRetentionDays: settings.logRetentionDays,
     });
+
+    // The CLI's aws target finds the deployment through these outputs.
+    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'StagingBucketName', { value: buckets.staging.bucketName });
 
     new DailySchedule(this, 'DailySchedule', {
       stateMachine: this.pipeline.stateMachine,

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up a fresh clone: checks the prerequisites, installs the Node packages and the Python
+# environment of the Glue job (PySpark pinned to Glue 5.0). Safe to run again: it only does
+# what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() { echo "txlake setup: $*" >&2; exit 1; }
+
+command -v node >/dev/null || fail "Node.js 20+ is required (https://nodejs.org)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || fail "Node.js 20+ is required, found $(node --version)"
+
+PYTHON=${TXLAKE_PYTHON_BOOTSTRAP:-}
+if [ -z "$PYTHON" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
+      PYTHON=$candidate; break
+    fi
+  done
+fi
+[ -n "$PYTHON" ] || fail "Python 3.11 is required (Glue 5.0 runs Python 3.11); none found on PATH"
+
+command -v java >/dev/null || fail "Java 17 is required for Spark (Glue 5.0 runs Java 17); 'java' is not on PATH"
+java_major=$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head -n1)
+[ "${java_major:-0}" -ge 17 ] || fail "Java 17 is required for Spark, found version ${java_major:-unknown}"
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "txlake setup: installing Node packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+stamp=.venv/.requirements.sha
+want=$(sha256sum glue-scripts/requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "txlake setup: creating the Python environment (.venv)" >&2
+  "$PYTHON" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r glue-scripts/requirements.txt >&2
+  echo "$want" > "$stamp"
+fi
+echo "txlake setup: ready" >&2

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's second Quick start line: set up, then lint, type-check, synthesize (cdk-nag) and
+# run every test suite (jest and pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== type-check" >&2
+npx --no-install tsc --noEmit -p tsconfig.json
+echo "== lint" >&2
+npx --no-install eslint --max-warnings 0 .
+.venv/bin/ruff check glue-scripts
+.venv/bin/ruff format --check glue-scripts
+echo "== cdk synth (cdk-nag AwsSolutions)" >&2
+npx --no-install cdk synth --quiet >/dev/null
+echo "== cfn-lint" >&2
+.venv/bin/cfn-lint cdk.out/*.template.json
+echo "== pytest (Glue job on local Spark)" >&2
+.venv/bin/python -m pytest glue-scripts/tests -q
+echo "== jest" >&2
+npx --no-install jest --runInBand

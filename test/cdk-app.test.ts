@@ -1,0 +1,149 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CONTRACT } from '../lib/contract';
+import { type CfnTemplate, projectContext, resolvePipeline } from '../lib/local/template-resolver';
+import { addTxlakeStacks } from '../lib/txlake-app';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..');
+
+function synth(envName = 'dev'): { storage: Template; pipeline: Template } {
+  const app = new App({ context: { ...projectContext(root), 'aws:cdk:bundling-stacks': [] } });
+  const stacks = addTxlakeStacks(app, envName);
+  return { storage: Template.fromStack(stacks.storage), pipeline: Template.fromStack(stacks.pipeline) };
+}
+
+const { storage, pipeline } = synth();
+
+describe('storage stack', () => {
+  test('one KMS-encrypted, versioned, SSL-only, private bucket per lake layer', () => {
+    const buckets = storage.findResources('AWS::S3::Bucket');
+    const layers = Object.values(buckets)
+      .map((b) => (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'])
+      .filter(Boolean)
+      .sort();
+    expect(layers).toEqual(['athena-results', 'bronze', 'condemned', 'gold', 'quarantine', 'silver', 'staging']);
+    for (const [id, bucket] of Object.entries(buckets)) {
+      const props = bucket.Properties as Record<string, unknown>;
+      expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(props.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      const sse = (props.BucketEncryption as { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: { SSEAlgorithm: string } }[] })
+        .ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm;
+      // Only the access-log bucket is SSE-S3: S3 cannot deliver server access logs to a KMS bucket.
+      expect(sse).toBe(id.startsWith('StorageAccessLogs') ? 'AES256' : 'aws:kms');
+    }
+    const policies = storage.findResources('AWS::S3::BucketPolicy');
+    expect(Object.keys(policies)).toHaveLength(Object.keys(buckets).length);
+    for (const policy of Object.values(policies)) {
+      expect(JSON.stringify(policy)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  test('the lake key rotates', () => {
+    storage.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('condemned rows are kept seven years', () => {
+    const condemned = Object.values(storage.findResources('AWS::S3::Bucket')).find(
+      (b) => (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'] === 'condemned',
+    );
+    expect(JSON.stringify(condemned?.Properties)).toContain('"ExpirationInDays":2555');
+  });
+
+  test('Glue tables come from the contract, with projected partitions', () => {
+    for (const [name, table] of Object.entries(CONTRACT.tables)) {
+      storage.hasResourceProperties('AWS::Glue::Table', {
+        TableInput: Match.objectLike({
+          Name: name,
+          PartitionKeys: table.partitionKeys.map((k) => ({ Name: k.name, Type: k.type })),
+          Parameters: Match.objectLike({ 'projection.enabled': 'true' }),
+          StorageDescriptor: Match.objectLike({ Columns: table.columns.map((c) => ({ Name: c.name, Type: c.type })) }),
+        }),
+      });
+    }
+  });
+
+  test('an enforced Athena engine v3 workgroup with encrypted results', () => {
+    storage.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        ResultConfiguration: Match.objectLike({ EncryptionConfiguration: Match.objectLike({ EncryptionOption: 'SSE_KMS' }) }),
+      }),
+    });
+  });
+});
+
+describe('pipeline stack', () => {
+  test('the Glue 5.0 job runs the repository script with the contract', () => {
+    pipeline.hasResourceProperties('AWS::Glue::Job', {
+      GlueVersion: '5.0',
+      Command: Match.objectLike({ Name: 'glueetl' }),
+      DefaultArguments: Match.objectLike({ '--contract': Match.stringLikeRegexp('"currencies"') }),
+    });
+  });
+
+  test('six traced Node.js Lambda steps', () => {
+    const functions = pipeline.findResources('AWS::Lambda::Function', { Properties: { TracingConfig: { Mode: 'Active' } } });
+    const handlers = Object.values(functions).map((f) => (f.Metadata as Record<string, string>)['txlake:handler']);
+    expect(handlers.sort()).toEqual(['publish', 'publish-gold', 'quality-gate', 'record-run', 'resolve-run', 'validate-landing']);
+  });
+
+  test('02:00 schedule in the configured zone with a dead-letter queue', () => {
+    pipeline.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }) }),
+    });
+    const prod = synth('prod').pipeline;
+    prod.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpressionTimezone: 'Europe/Zurich', State: 'ENABLED' });
+  });
+
+  describe('state machine', () => {
+    const resolved = resolvePipeline([storage.toJSON() as CfnTemplate, pipeline.toJSON() as CfnTemplate]);
+    const states = (resolved.definition as { States: Record<string, Record<string, unknown>> }).States;
+
+    test('resolve, then per date: validate → Glue (.sync) → gate → publish → gold (Athena .sync) → record', () => {
+      expect(states.ResolveRun.Next).toBe('MoreDates');
+      expect(states.NextDate.Next).toBe('ValidateLanding');
+      expect(states.TransformRows.Resource).toBe('arn:aws:states:::glue:startJobRun.sync');
+      expect(states.TransformRows.Next).toBe('QualityGate');
+      expect(states.QualityGate.Next).toBe('Publish');
+      expect(states.RefreshGold.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+      expect(states.BalanceReport.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+      expect(states.RecordSucceeded.Next).toBe('Advance');
+    });
+
+    test('Glue retries transient errors three times with exponential backoff', () => {
+      const retry = (states.TransformRows.Retry as { ErrorEquals: string[]; MaxAttempts: number; BackoffRate: number }[])[0];
+      expect(retry.MaxAttempts).toBe(3);
+      expect(retry.BackoffRate).toBe(2);
+      expect(retry.ErrorEquals).toContain('Glue.ConcurrentRunsExceededException');
+    });
+
+    test('data errors are not retried; every step is caught into record → notify → fail', () => {
+      for (const name of ['ValidateLanding', 'TransformRows', 'QualityGate', 'Publish', 'RefreshGold', 'PublishGold', 'BalanceReport']) {
+        const retries = (states[name].Retry as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
+        expect(retries).not.toContain('States.ALL');
+        expect(retries).not.toContain('QUALITY_GATE_FAILED');
+        expect(states[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RecordFailed' }]);
+      }
+      expect(states.RecordFailed.Next).toBe('NotifyFailure');
+      expect(states.NotifyFailure.Resource).toBe('arn:aws:states:::sns:publish');
+      expect(states.NotifyFailure.Next).toBe('DateFailed');
+      expect(states.DateFailed.Type).toBe('Fail');
+    });
+
+    test('logging ALL and X-Ray tracing', () => {
+      pipeline.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+      });
+    });
+  });
+});
