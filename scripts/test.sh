@@ -13,7 +13,7 @@ npx --no-install eslint --max-warnings 0 .
 echo "== cdk synth (cdk-nag AwsSolutions)" >&2
 npx --no-install cdk synth --quiet >/dev/null
 echo "== cfn-lint" >&2
-.venv/bin/cfn-lint cdk.out/*.template.json
+.venv/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json >&2
 echo "== pytest (Glue job on local Spark)" >&2
 .venv/bin/python -m pytest glue-scripts/tests -q
 echo "== jest" >&2
