@@ -52,13 +52,18 @@ interface DeployedEnvironment {
 export function readEnvironment(root: string, envName?: string): DeployedEnvironment {
   let context: Record<string, unknown>;
   try {
-    const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+    const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as {
+      context?: Record<string, unknown>;
+    };
     context = cdkJson.context ?? {};
   } catch (error) {
     throw new Error(`cannot read ${path.join(root, 'cdk.json')}: ${(error as Error).message}`);
   }
   const name = envName ?? (context['txlake:defaultEnvironment'] as string | undefined);
-  const all = (context['txlake:environments'] ?? {}) as Record<string, { region?: unknown; scheduleTimeZone?: unknown }>;
+  const all = (context['txlake:environments'] ?? {}) as Record<
+    string,
+    { region?: unknown; scheduleTimeZone?: unknown }
+  >;
   if (!name) throw new Error('no environment: pass --env NAME or set txlake:defaultEnvironment in cdk.json');
   if (!Object.prototype.hasOwnProperty.call(all, name)) {
     throw new Error(`unknown environment "${name}": cdk.json defines ${Object.keys(all).join(', ')}`);
@@ -112,7 +117,11 @@ interface DateSpan {
  * The dates an execution input names: `{date}`, `{from, to}`, or, for a schedule tick (or an empty
  * start), the day before the tick in the schedule's zone. Undefined when it cannot be told.
  */
-export function inputDates(input: unknown, startDate: Date | undefined, timeZone: string | undefined): DateSpan | undefined {
+export function inputDates(
+  input: unknown,
+  startDate: Date | undefined,
+  timeZone: string | undefined,
+): DateSpan | undefined {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return undefined;
   const value = input as Record<string, unknown>;
   if (typeof value.date === 'string') return { from: value.date, to: value.date };
@@ -317,7 +326,9 @@ export async function readRunRecords(s3: S3Client, bucket: string, executionId: 
     const result = runRecordSchema.safeParse(parsed);
     if (!result.success) {
       const issue = result.error.issues[0];
-      throw new Error(`s3://${bucket}/${key} is not a run record: ${issue.path.join('.') || 'record'} ${issue.message}`);
+      throw new Error(
+        `s3://${bucket}/${key} is not a run record: ${issue.path.join('.') || 'record'} ${issue.message}`,
+      );
     }
     records.push(result.data as unknown as RunRecord);
   }
@@ -338,17 +349,22 @@ export async function runOnAws(options: AwsRunOptions): Promise<RunRecord[]> {
   const pollMs = options.pollIntervalMs ?? 5000;
 
   const requested = inputDates(options.input, undefined, undefined);
-  if (!requested) throw new Error(`the aws target runs {"date": D} or {"from": D1, "to": D2}, not ${JSON.stringify(options.input)}`);
+  if (!requested)
+    throw new Error(`the aws target runs {"date": D} or {"from": D1, "to": D2}, not ${JSON.stringify(options.input)}`);
   const dates = dateRange(requested.from, requested.to);
 
   const { stateMachineArn, stagingBucket } = await findDeployment(cloudFormation, env.envName);
   await refuseOverlap(sfn, stateMachineArn, requested, env.scheduleTimeZone);
 
   const name = executionName(requested, (options.now ?? (() => new Date()))());
-  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(options.input) }));
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(options.input) }),
+  );
   const executionArn = started.executionArn;
   if (!executionArn) throw new Error(`Step Functions did not start ${name}`);
-  options.progress(`started execution ${name} of ${stateMachineArn.split(':').pop() ?? stateMachineArn} (${env.envName})`);
+  options.progress(
+    `started execution ${name} of ${stateMachineArn.split(':').pop() ?? stateMachineArn} (${env.envName})`,
+  );
 
   const follower = new HistoryFollower(sfn, executionArn, options.progress);
   let execution: DescribeExecutionCommandOutput;
@@ -359,7 +375,10 @@ export async function runOnAws(options: AwsRunOptions): Promise<RunRecord[]> {
     await sleep(pollMs);
   }
   const status = execution.status ?? 'UNKNOWN';
-  const failure = [execution.error, execution.cause].filter(Boolean).map((t) => oneLine(t as string)).join(': ');
+  const failure = [execution.error, execution.cause]
+    .filter(Boolean)
+    .map((t) => oneLine(t as string))
+    .join(': ');
   options.progress(`execution ${name} ${status}${failure ? ` ${failure}` : ''}`);
 
   const executionId = sanitizeId(name);

@@ -107,7 +107,12 @@ async function runDates(
 ): Promise<number> {
   if (options.target === 'aws') {
     const { runOnAws } = await import('./aws-runner');
-    const records = await runOnAws({ input, envName: options.env, root: io.root, progress: (l) => io.stderr(`${l}\n`) });
+    const records = await runOnAws({
+      input,
+      envName: options.env,
+      root: io.root,
+      progress: (l) => io.stderr(`${l}\n`),
+    });
     io.stdout(formatRuns(records, Boolean(options.json)));
     return records.some((r) => r.status === 'FAILED') ? 1 : 0;
   }
@@ -202,7 +207,8 @@ export function buildCli(io: CliIo, setExitCode: (code: number) => void): Comman
           const rows = result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]])));
           io.stdout(`${JSON.stringify(rows)}\n`);
         } else {
-          const field = (v: string | null): string => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+          const field = (v: string | null): string =>
+            v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
           io.stdout([result.columns.join(','), ...result.rows.map((r) => r.map(field).join(','))].join('\n') + '\n');
         }
       } finally {
@@ -225,7 +231,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      )
+        return 0;
       io.stderr(`txlake: ${error.message.replace(/^error: /, '').split('\n')[0]}\n`);
       return 2;
     }

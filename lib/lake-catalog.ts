@@ -30,7 +30,10 @@ export class LakeCatalog extends Construct {
     super(scope, id);
     const database = new glue.CfnDatabase(this, 'Database', {
       catalogId: this.stackAccount(),
-      databaseInput: { name: props.databaseName, description: `txlake lake tables (contract v${props.contract.version})` },
+      databaseInput: {
+        name: props.databaseName,
+        description: `txlake lake tables (contract v${props.contract.version})`,
+      },
     });
     this.databaseName = props.databaseName;
     const firstYear = props.firstYear ?? 2000;

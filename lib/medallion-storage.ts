@@ -64,26 +64,32 @@ export class MedallionStorage extends Construct {
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) },
+      ],
       removalPolicy,
       autoDeleteObjects: false,
     });
     this.accessLogs = accessLogs;
 
     const bucket = (layer: string, rules: s3.LifecycleRule[] = []): s3.Bucket => {
-      const b = new s3.Bucket(this, `${layer[0].toUpperCase()}${layer.slice(1).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Bucket`, {
-        encryption: s3.BucketEncryption.KMS,
-        encryptionKey: key,
-        bucketKeyEnabled: true,
-        enforceSSL: true,
-        versioned: true,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        serverAccessLogsBucket: accessLogs,
-        serverAccessLogsPrefix: `${layer}/`,
-        lifecycleRules: rules,
-        removalPolicy,
-      });
+      const b = new s3.Bucket(
+        this,
+        `${layer[0].toUpperCase()}${layer.slice(1).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Bucket`,
+        {
+          encryption: s3.BucketEncryption.KMS,
+          encryptionKey: key,
+          bucketKeyEnabled: true,
+          enforceSSL: true,
+          versioned: true,
+          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+          objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+          serverAccessLogsBucket: accessLogs,
+          serverAccessLogsPrefix: `${layer}/`,
+          lifecycleRules: rules,
+          removalPolicy,
+        },
+      );
       (b.node.defaultChild as s3.CfnBucket).addMetadata(LAYER_METADATA_KEY, layer);
       return b;
     };
@@ -106,12 +112,20 @@ export class MedallionStorage extends Construct {
         { id: 'retain-seven-years', expiration: Duration.days(props.condemnedRetentionDays ?? 2555) },
       ]),
       staging: bucket('staging', [
-        { id: 'expire-staging', expiration: Duration.days(props.stagingExpirationDays ?? 14), noncurrentVersionExpiration: Duration.days(1) },
+        {
+          id: 'expire-staging',
+          expiration: Duration.days(props.stagingExpirationDays ?? 14),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ]),
     };
     this.buckets = buckets;
     this.athenaResults = bucket('athena-results', [
-      { id: 'expire-results', expiration: Duration.days(props.athenaResultsExpirationDays ?? 30), noncurrentVersionExpiration: Duration.days(1) },
+      {
+        id: 'expire-results',
+        expiration: Duration.days(props.athenaResultsExpirationDays ?? 30),
+        noncurrentVersionExpiration: Duration.days(1),
+      },
     ]);
   }
 }

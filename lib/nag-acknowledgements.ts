@@ -25,20 +25,28 @@ const LAMBDA_STEP = '(ResolveRun|ValidateLanding|QualityGate|Publish|PublishGold
  */
 export const ACCEPTED_FINDINGS: readonly AcceptedFinding[] = [
   {
-    finding: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\]$/,
+    finding:
+      /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\]$/,
     path: new RegExp(`/${LAMBDA_STEP}/Function/ServiceRole/Resource$`),
     reason: 'AWSLambdaBasicExecutionRole only lets the step write its own CloudWatch log streams.',
   },
   {
-    finding: /^AwsSolutions-IAM5\[Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort|PutObject)\*|kms:(GenerateDataKey|ReEncrypt)\*)\]$/,
-    path: new RegExp(`/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`),
+    finding:
+      /^AwsSolutions-IAM5\[Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort|PutObject)\*|kms:(GenerateDataKey|ReEncrypt)\*)\]$/,
+    path: new RegExp(
+      `/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`,
+    ),
     reason:
       'Grant action families of the lake buckets and the lake key (object read/write/delete and data-key generation), limited to the lake resources below.',
   },
   {
-    finding: /^AwsSolutions-IAM5\[Resource::.*Bucket[^/]*\/(\*|transactions\/\*|runs\/\*|reports\/\*|monthly_balances\/\*|gold-refresh\/\*)\]$/,
-    path: new RegExp(`/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`),
-    reason: 'Object keys are per ingest date and run, so access is granted on the layer prefix the step owns (…/prefix/*).',
+    finding:
+      /^AwsSolutions-IAM5\[Resource::.*Bucket[^/]*\/(\*|transactions\/\*|runs\/\*|reports\/\*|monthly_balances\/\*|gold-refresh\/\*)\]$/,
+    path: new RegExp(
+      `/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`,
+    ),
+    reason:
+      'Object keys are per ingest date and run, so access is granted on the layer prefix the step owns (…/prefix/*).',
   },
   {
     finding: /^AwsSolutions-IAM5\[Resource::\*\]$/,
@@ -52,12 +60,14 @@ export const ACCEPTED_FINDINGS: readonly AcceptedFinding[] = [
     reason: 'The Step Functions Lambda integration may invoke any version or alias of the pipeline step it calls.',
   },
   {
-    finding: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:(table|userDefinedFunction)\/txlake_[a-z0-9_]+\/\*\]$/,
+    finding:
+      /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:(table|userDefinedFunction)\/txlake_[a-z0-9_]+\/\*\]$/,
     path: /\/Pipeline\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
     reason: 'Athena queries read the tables of the txlake database only.',
   },
   {
-    finding: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*\]$/,
+    finding:
+      /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*\]$/,
     path: /\/IngestionJob\/Role\/DefaultPolicy\/Resource$/,
     reason: 'Glue reads its script from the CDK asset bucket, whose object keys are content hashes.',
   },

@@ -47,7 +47,12 @@ export class PipelineStack extends Stack {
       REPORT_QUARTER: settings.reportQuarter,
     };
     const step = (id: string, handlerName: string, description: string) =>
-      new PipelineFunction(this, id, { handlerName, description, environment, logRetentionDays: settings.logRetentionDays });
+      new PipelineFunction(this, id, {
+        handlerName,
+        description,
+        environment,
+        logRetentionDays: settings.logRetentionDays,
+      });
     const resolveRun = step('ResolveRun', 'resolve-run', 'txlake: resolve the run input into ingest dates');
     const validateLanding = step('ValidateLanding', 'validate-landing', 'txlake: file-level checks of landed files');
     const qualityGate = step('QualityGate', 'quality-gate', 'txlake: audit the staged counts');

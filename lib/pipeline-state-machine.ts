@@ -76,7 +76,11 @@ const TRANSIENT_GLUE_ERRORS = [
   // never fails on bad data, which it routes to quarantine instead.
   'States.TaskFailed',
 ];
-const TRANSIENT_ATHENA_ERRORS = ['Athena.TooManyRequestsException', 'Athena.InternalServerException', 'Athena.AmazonAthenaException'];
+const TRANSIENT_ATHENA_ERRORS = [
+  'Athena.TooManyRequestsException',
+  'Athena.InternalServerException',
+  'Athena.AmazonAthenaException',
+];
 
 /**
  * The one state machine of txlake: resolve the run, then for each date in ascending order:
@@ -96,7 +100,12 @@ export class PipelineStateMachine extends Construct {
       task.addRetry({ errors, maxAttempts: attempts, backoffRate: 2, interval, jitterStrategy: sfn.JitterType.FULL });
       return task;
     };
-    const invoke = (id: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined) =>
+    const invoke = (
+      id: string,
+      fn: lambda.IFunction,
+      payload: Record<string, unknown>,
+      resultPath: string | undefined,
+    ) =>
       retryTransient(
         new tasks.LambdaInvoke(this, id, {
           lambdaFunction: fn,
@@ -129,7 +138,12 @@ export class PipelineStateMachine extends Construct {
       resultPath: '$.current',
     });
 
-    const validateLanding = invoke('ValidateLanding', f.validateLanding, { ingest_date: date, run_id: runId }, '$.current.landing');
+    const validateLanding = invoke(
+      'ValidateLanding',
+      f.validateLanding,
+      { ingest_date: date, run_id: runId },
+      '$.current.landing',
+    );
 
     const transformRows = retryTransient(
       new tasks.GlueStartJobRun(this, 'TransformRows', {
@@ -175,7 +189,9 @@ export class PipelineStateMachine extends Construct {
         workGroup: props.workgroupName,
         queryExecutionContext: { databaseName: props.databaseName },
         executionParameters: props.reportParameters,
-        resultSelector: { output_location: sfn.JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation') },
+        resultSelector: {
+          output_location: sfn.JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation'),
+        },
         resultPath: '$.current.report',
         taskTimeout: sfn.Timeout.duration(Duration.minutes(10)),
       }),
@@ -205,7 +221,17 @@ export class PipelineStateMachine extends Construct {
     });
     recordFailed.next(notifyFailure).next(dateFailed);
 
-    for (const step of [validateLanding, transformRows, qualityGate, publish, refreshGold, publishGold, balanceReport, recordSucceeded, recordNoData]) {
+    for (const step of [
+      validateLanding,
+      transformRows,
+      qualityGate,
+      publish,
+      refreshGold,
+      publishGold,
+      balanceReport,
+      recordSucceeded,
+      recordNoData,
+    ]) {
       step.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.current.error' });
     }
 

@@ -4,7 +4,10 @@ import { z } from 'zod';
 /** Per-environment settings, from the `txlake:environments` context of cdk.json. */
 const environmentSchema = z
   .object({
-    account: z.string().regex(/^\d{12}$/).optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
     region: z.string().optional(),
     /** Start the state machine at 02:00 every day. */
     scheduleEnabled: z.boolean(),
@@ -25,7 +28,10 @@ export type EnvironmentSettings = z.infer<typeof environmentSchema> & { readonly
 
 /** Reads the settings of `envName` (or the default environment) from the app's context. */
 export function loadSettings(node: Node, envName?: string): EnvironmentSettings {
-  const name = envName ?? (node.tryGetContext('env') as string | undefined) ?? (node.tryGetContext('txlake:defaultEnvironment') as string);
+  const name =
+    envName ??
+    (node.tryGetContext('env') as string | undefined) ??
+    (node.tryGetContext('txlake:defaultEnvironment') as string);
   const all = (node.tryGetContext('txlake:environments') ?? {}) as Record<string, unknown>;
   if (!(name in all)) {
     throw new Error(`unknown environment "${name}": cdk.json defines ${Object.keys(all).join(', ')}`);

@@ -13,7 +13,10 @@ export interface TxlakeStacks {
 /** Adds txlake's stacks for one environment (from `-c env=NAME`, default from cdk.json). */
 export function addTxlakeStacks(app: App, envName?: string): TxlakeStacks {
   const settings = loadSettings(app.node, envName);
-  const contract = withSettings(CONTRACT, { currencies: settings.currencies, maxQuarantineRatio: settings.maxQuarantineRatio });
+  const contract = withSettings(CONTRACT, {
+    currencies: settings.currencies,
+    maxQuarantineRatio: settings.maxQuarantineRatio,
+  });
   const env = settings.account || settings.region ? { account: settings.account, region: settings.region } : undefined;
   const prefix = `Txlake-${settings.envName}`;
   const storage = new StorageStack(app, `${prefix}-Storage`, {

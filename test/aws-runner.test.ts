@@ -72,7 +72,13 @@ let nextId = 1;
 const at = (seconds: number): Date => new Date(t0 + seconds * 1000);
 function entered(name: string, seconds: number, type = 'TaskStateEntered'): HistoryEvent {
   const id = nextId++;
-  return { id, previousEventId: id - 1, type: type as HistoryEvent['type'], timestamp: at(seconds), stateEnteredEventDetails: { name } };
+  return {
+    id,
+    previousEventId: id - 1,
+    type: type as HistoryEvent['type'],
+    timestamp: at(seconds),
+    stateEnteredEventDetails: { name },
+  };
 }
 function exited(name: string, seconds: number, output?: unknown, type = 'TaskStateExited'): HistoryEvent {
   const id = nextId++;
@@ -90,7 +96,13 @@ function scheduled(seconds: number): HistoryEvent {
 }
 function taskFailed(seconds: number, error: string, cause: string): HistoryEvent {
   const id = nextId++;
-  return { id, previousEventId: id - 1, type: 'TaskFailed', timestamp: at(seconds), taskFailedEventDetails: { error, cause, resource: 'startJobRun.sync', resourceType: 'glue' } };
+  return {
+    id,
+    previousEventId: id - 1,
+    type: 'TaskFailed',
+    timestamp: at(seconds),
+    taskFailedEventDetails: { error, cause, resource: 'startJobRun.sync', resourceType: 'glue' },
+  };
 }
 function executionEvent(type: string, seconds: number): HistoryEvent {
   const id = nextId++;
@@ -177,7 +189,11 @@ describe('runOnAws', () => {
     const name = 'cli-2024-01-16_2024-01-17-20240201102030';
     const current = (d: string) => ({ current: { ingest_date: d, run_id: `${d}_${name}` } });
     const batches = [
-      [executionEvent('ExecutionStarted', 0), ...task('ResolveRun', 0, 1), entered('MoreDates', 1, 'ChoiceStateEntered')],
+      [
+        executionEvent('ExecutionStarted', 0),
+        ...task('ResolveRun', 0, 1),
+        entered('MoreDates', 1, 'ChoiceStateEntered'),
+      ],
       [
         exited('MoreDates', 1, undefined, 'ChoiceStateExited'),
         ...pass('NextDate', 1, current('2024-01-16')),
@@ -195,7 +211,14 @@ describe('runOnAws', () => {
     ];
     const { historyCalls } = fakeExecution(batches, { status: 'SUCCEEDED' });
     const { listCalls } = fakeBucket({
-      [`run-records/${name}/2024-01-17.json`]: JSON.stringify(record('2024-01-17', name, { status: 'NO_DATA', files: { accepted: 0, rejected: 0 }, rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 }, reasons: {} })),
+      [`run-records/${name}/2024-01-17.json`]: JSON.stringify(
+        record('2024-01-17', name, {
+          status: 'NO_DATA',
+          files: { accepted: 0, rejected: 0 },
+          rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 },
+          reasons: {},
+        }),
+      ),
       [`run-records/${name}/2024-01-16.json`]: JSON.stringify(record('2024-01-16', name)),
       [`run-records/${name}/notes.txt`]: 'not a record',
       [`run-records/${name}-other/2024-01-16.json`]: 'not this execution',
@@ -213,12 +236,24 @@ describe('runOnAws', () => {
 
     expect(records).toEqual([
       record('2024-01-16', name),
-      record('2024-01-17', name, { status: 'NO_DATA', files: { accepted: 0, rejected: 0 }, rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 }, reasons: {} }),
+      record('2024-01-17', name, {
+        status: 'NO_DATA',
+        files: { accepted: 0, rejected: 0 },
+        rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 },
+        reasons: {},
+      }),
     ]);
     const start = sfn.commandCalls(StartExecutionCommand);
     expect(start).toHaveLength(1);
-    expect(start[0].args[0].input).toEqual({ stateMachineArn: ARN, name, input: '{"from":"2024-01-16","to":"2024-01-17"}' });
-    expect(sfn.commandCalls(ListExecutionsCommand)[0].args[0].input).toMatchObject({ stateMachineArn: ARN, statusFilter: 'RUNNING' });
+    expect(start[0].args[0].input).toEqual({
+      stateMachineArn: ARN,
+      name,
+      input: '{"from":"2024-01-16","to":"2024-01-17"}',
+    });
+    expect(sfn.commandCalls(ListExecutionsCommand)[0].args[0].input).toMatchObject({
+      stateMachineArn: ARN,
+      statusFilter: 'RUNNING',
+    });
     expect(cfn.commandCalls(DescribeStacksCommand)[0].args[0].input).toEqual({ StackName: 'Txlake-dev-Pipeline' });
 
     // One line per state exit, each printed once although every poll pages back through the history.
@@ -251,10 +286,12 @@ describe('runOnAws', () => {
     expect(pagesPerPoll).toEqual([2, 4, 5]);
     // The listing was paginated and only the execution's prefix was read.
     expect(listCalls).toEqual([undefined, '2']);
-    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key).sort()).toEqual([
-      `run-records/${name}/2024-01-16.json`,
-      `run-records/${name}/2024-01-17.json`,
-    ]);
+    expect(
+      s3
+        .commandCalls(GetObjectCommand)
+        .map((c) => c.args[0].input.Key)
+        .sort(),
+    ).toEqual([`run-records/${name}/2024-01-16.json`, `run-records/${name}/2024-01-17.json`]);
   });
 
   test('a failing date: its FAILED record is returned and the failed state is reported', async () => {
@@ -269,14 +306,22 @@ describe('runOnAws', () => {
           ...task('ValidateLanding', 1, 2, current),
           entered('QualityGate', 2),
           scheduled(2),
-          taskFailed(4, 'QUALITY_GATE_FAILED', '{"errorType":"QUALITY_GATE_FAILED","errorMessage":"too many quarantined rows"}'),
+          taskFailed(
+            4,
+            'QUALITY_GATE_FAILED',
+            '{"errorType":"QUALITY_GATE_FAILED","errorMessage":"too many quarantined rows"}',
+          ),
           ...task('RecordFailed', 4, 5),
           ...task('NotifyFailure', 5, 6),
           entered('DateFailed', 6, 'FailStateEntered'),
           executionEvent('ExecutionFailed', 6),
         ],
       ],
-      { status: 'FAILED', error: 'DATE_FAILED', cause: 'A date failed; the run stops at the first failed date (see its run record)' },
+      {
+        status: 'FAILED',
+        error: 'DATE_FAILED',
+        cause: 'A date failed; the run stops at the first failed date (see its run record)',
+      },
     );
     const failed = record('2024-01-16', name, {
       status: 'FAILED',
@@ -287,7 +332,15 @@ describe('runOnAws', () => {
     fakeBucket({ [`run-records/${name}/2024-01-16.json`]: JSON.stringify(failed) });
     const lines: string[] = [];
 
-    const records = await runOnAws({ input: { date: '2024-01-16' }, envName: 'dev', root, progress: (l) => lines.push(l), clients, pollIntervalMs: 0, now: () => NOW });
+    const records = await runOnAws({
+      input: { date: '2024-01-16' },
+      envName: 'dev',
+      root,
+      progress: (l) => lines.push(l),
+      clients,
+      pollIntervalMs: 0,
+      now: () => NOW,
+    });
 
     expect(records).toEqual([failed]);
     const normalised = lines.map((l) => l.replace(/\s+/g, ' '));
@@ -300,22 +353,49 @@ describe('runOnAws', () => {
 
   test('a failed execution without any run record throws its error and cause on one line', async () => {
     fakeExecution(
-      [[executionEvent('ExecutionStarted', 0), entered('ResolveRun', 0), scheduled(0), taskFailed(1, 'INVALID_RUN_INPUT', 'a run covers\nat most 3660 dates'), executionEvent('ExecutionFailed', 1)]],
+      [
+        [
+          executionEvent('ExecutionStarted', 0),
+          entered('ResolveRun', 0),
+          scheduled(0),
+          taskFailed(1, 'INVALID_RUN_INPUT', 'a run covers\nat most 3660 dates'),
+          executionEvent('ExecutionFailed', 1),
+        ],
+      ],
       { status: 'FAILED', error: 'INVALID_RUN_INPUT', cause: 'a run covers\nat most 3660 dates' },
     );
     fakeBucket({});
     const lines: string[] = [];
-    const run = runOnAws({ input: { date: '2024-01-16' }, root, progress: (l) => lines.push(l), clients, pollIntervalMs: 0, now: () => NOW });
-    await expect(run).rejects.toThrow('execution cli-2024-01-16-20240201102030 FAILED: INVALID_RUN_INPUT: a run covers at most 3660 dates');
+    const run = runOnAws({
+      input: { date: '2024-01-16' },
+      root,
+      progress: (l) => lines.push(l),
+      clients,
+      pollIntervalMs: 0,
+      now: () => NOW,
+    });
+    await expect(run).rejects.toThrow(
+      'execution cli-2024-01-16-20240201102030 FAILED: INVALID_RUN_INPUT: a run covers at most 3660 dates',
+    );
     expect(lines.map((l) => l.replace(/\s+/g, ' '))).toContain('- ResolveRun failed 1.00s INVALID_RUN_INPUT');
   });
 
   test('an execution that times out mid-backfill reports the unfinished date as FAILED', async () => {
     const name = 'cli-2024-01-16_2024-01-18-20240201102030';
-    fakeExecution([[executionEvent('ExecutionStarted', 0), executionEvent('ExecutionTimedOut', 86400)]], { status: 'TIMED_OUT', error: 'States.Timeout' });
+    fakeExecution([[executionEvent('ExecutionStarted', 0), executionEvent('ExecutionTimedOut', 86400)]], {
+      status: 'TIMED_OUT',
+      error: 'States.Timeout',
+    });
     fakeBucket({ [`run-records/${name}/2024-01-16.json`]: JSON.stringify(record('2024-01-16', name)) });
 
-    const records = await runOnAws({ input: { from: '2024-01-16', to: '2024-01-18' }, root, progress: () => undefined, clients, pollIntervalMs: 0, now: () => NOW });
+    const records = await runOnAws({
+      input: { from: '2024-01-16', to: '2024-01-18' },
+      root,
+      progress: () => undefined,
+      clients,
+      pollIntervalMs: 0,
+      now: () => NOW,
+    });
 
     expect(records.map((r) => [r.ingest_date, r.status, r.error])).toEqual([
       ['2024-01-16', 'SUCCEEDED', undefined],
@@ -328,21 +408,40 @@ describe('runOnAws', () => {
   test('a malformed run record is reported with its key', async () => {
     const name = 'cli-2024-01-16-20240201102030';
     fakeExecution([[executionEvent('ExecutionSucceeded', 1)]], { status: 'SUCCEEDED' });
-    fakeBucket({ [`run-records/${name}/2024-01-16.json`]: JSON.stringify({ ingest_date: '2024-01-16', status: 'DONE' }) });
+    fakeBucket({
+      [`run-records/${name}/2024-01-16.json`]: JSON.stringify({ ingest_date: '2024-01-16', status: 'DONE' }),
+    });
     await expect(
-      runOnAws({ input: { date: '2024-01-16' }, root, progress: () => undefined, clients, pollIntervalMs: 0, now: () => NOW }),
+      runOnAws({
+        input: { date: '2024-01-16' },
+        root,
+        progress: () => undefined,
+        clients,
+        pollIntervalMs: 0,
+        now: () => NOW,
+      }),
     ).rejects.toThrow(`s3://${BUCKET}/run-records/${name}/2024-01-16.json is not a run record: run_id`);
   });
 });
 
 describe('deployment lookup', () => {
   const run = (envName?: string) =>
-    runOnAws({ input: { date: '2024-01-16' }, envName, root, progress: () => undefined, clients, pollIntervalMs: 0, now: () => NOW });
+    runOnAws({
+      input: { date: '2024-01-16' },
+      envName,
+      root,
+      progress: () => undefined,
+      clients,
+      pollIntervalMs: 0,
+      now: () => NOW,
+    });
 
   test('a stack that is not deployed asks for cdk deploy', async () => {
     cfn
       .on(DescribeStacksCommand)
-      .rejects(Object.assign(new Error('Stack with id Txlake-prod-Pipeline does not exist'), { name: 'ValidationError' }));
+      .rejects(
+        Object.assign(new Error('Stack with id Txlake-prod-Pipeline does not exist'), { name: 'ValidationError' }),
+      );
     const error = await run('prod').catch((e: Error) => e);
     expect((error as Error).message).toBe(
       'stack Txlake-prod-Pipeline is not deployed: run "npx cdk deploy -c env=prod --all" first',
@@ -353,7 +452,14 @@ describe('deployment lookup', () => {
 
   test('a stack without the outputs names the missing one', async () => {
     cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [{ StackName: 'Txlake-dev-Pipeline', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: ARN }] }],
+      Stacks: [
+        {
+          StackName: 'Txlake-dev-Pipeline',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: ARN }],
+        },
+      ],
     });
     await expect(run()).rejects.toThrow(
       'stack Txlake-dev-Pipeline has no output StagingBucketName: run "npx cdk deploy -c env=dev --all" first',
@@ -362,8 +468,14 @@ describe('deployment lookup', () => {
   });
 
   test('other CloudFormation errors stay one line', async () => {
-    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('The security token included\nin the request is invalid'), { name: 'ExpiredToken' }));
-    await expect(run()).rejects.toThrow('cannot read stack Txlake-dev-Pipeline: The security token included in the request is invalid');
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(
+        Object.assign(new Error('The security token included\nin the request is invalid'), { name: 'ExpiredToken' }),
+      );
+    await expect(run()).rejects.toThrow(
+      'cannot read stack Txlake-dev-Pipeline: The security token included in the request is invalid',
+    );
   });
 
   test('an environment cdk.json does not define', async () => {
@@ -379,14 +491,26 @@ describe('concurrent runs', () => {
       const offset = input.nextToken ? Number(input.nextToken) : 0;
       const page = executions.slice(offset, offset + pageSize);
       return {
-        executions: page.map((e) => ({ executionArn: `arn:exec:${e.name}`, stateMachineArn: ARN, name: e.name, status: 'RUNNING', startDate: e.startDate ?? NOW })),
+        executions: page.map((e) => ({
+          executionArn: `arn:exec:${e.name}`,
+          stateMachineArn: ARN,
+          name: e.name,
+          status: 'RUNNING',
+          startDate: e.startDate ?? NOW,
+        })),
         ...(offset + pageSize < executions.length ? { nextToken: String(offset + pageSize) } : {}),
       };
     });
     sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
       const e = executions.find((x) => `arn:exec:${x.name}` === input.executionArn);
       if (!e) throw new Error(`unexpected DescribeExecution ${input.executionArn}`);
-      return { executionArn: input.executionArn, name: e.name, status: 'RUNNING', input: JSON.stringify(e.input), startDate: e.startDate ?? NOW };
+      return {
+        executionArn: input.executionArn,
+        name: e.name,
+        status: 'RUNNING',
+        input: JSON.stringify(e.input),
+        startDate: e.startDate ?? NOW,
+      };
     });
   }
   const run = (input: Record<string, string>) =>
@@ -406,7 +530,9 @@ describe('concurrent runs', () => {
 
   test('refuses the date a running schedule tick processes (the day before, in the schedule zone)', async () => {
     running([{ name: 'scheduled-tick', input: { scheduled_time: '2024-01-17T02:00:00Z' } }]);
-    await expect(run({ date: '2024-01-16' })).rejects.toThrow('another execution (scheduled-tick) is already processing 2024-01-16');
+    await expect(run({ date: '2024-01-16' })).rejects.toThrow(
+      'another execution (scheduled-tick) is already processing 2024-01-16',
+    );
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
@@ -434,9 +560,15 @@ describe('helpers', () => {
 
   test('input dates', () => {
     expect(inputDates({ date: '2024-01-16' }, undefined, undefined)).toEqual({ from: '2024-01-16', to: '2024-01-16' });
-    expect(inputDates({ from: '2024-01-01', to: '2024-01-31' }, undefined, undefined)).toEqual({ from: '2024-01-01', to: '2024-01-31' });
+    expect(inputDates({ from: '2024-01-01', to: '2024-01-31' }, undefined, undefined)).toEqual({
+      from: '2024-01-01',
+      to: '2024-01-31',
+    });
     // 2024-01-16T23:30Z is already the 17th in Zurich, so the tick processes the 16th.
-    expect(inputDates({ scheduled_time: '2024-01-16T23:30:00Z' }, undefined, 'Europe/Zurich')).toEqual({ from: '2024-01-16', to: '2024-01-16' });
+    expect(inputDates({ scheduled_time: '2024-01-16T23:30:00Z' }, undefined, 'Europe/Zurich')).toEqual({
+      from: '2024-01-16',
+      to: '2024-01-16',
+    });
     expect(inputDates({}, new Date('2024-01-16T12:00:00Z'), 'UTC')).toEqual({ from: '2024-01-15', to: '2024-01-15' });
     expect(inputDates({ scheduled_time: '2024-01-16T23:30:00Z' }, undefined, undefined)).toBeUndefined();
     expect(inputDates('x', undefined, 'UTC')).toBeUndefined();

@@ -32,8 +32,11 @@ describe('storage stack', () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       });
-      const sse = (props.BucketEncryption as { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: { SSEAlgorithm: string } }[] })
-        .ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm;
+      const sse = (
+        props.BucketEncryption as {
+          ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: { SSEAlgorithm: string } }[];
+        }
+      ).ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm;
       // Only the access-log bucket is SSE-S3: S3 cannot deliver server access logs to a KMS bucket.
       expect(sse).toBe(id.startsWith('StorageAccessLogs') ? 'AES256' : 'aws:kms');
     }
@@ -73,7 +76,9 @@ describe('storage stack', () => {
       WorkGroupConfiguration: Match.objectLike({
         EnforceWorkGroupConfiguration: true,
         EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
-        ResultConfiguration: Match.objectLike({ EncryptionConfiguration: Match.objectLike({ EncryptionOption: 'SSE_KMS' }) }),
+        ResultConfiguration: Match.objectLike({
+          EncryptionConfiguration: Match.objectLike({ EncryptionOption: 'SSE_KMS' }),
+        }),
       }),
     });
   });
@@ -89,19 +94,34 @@ describe('pipeline stack', () => {
   });
 
   test('six traced Node.js Lambda steps', () => {
-    const functions = pipeline.findResources('AWS::Lambda::Function', { Properties: { TracingConfig: { Mode: 'Active' } } });
+    const functions = pipeline.findResources('AWS::Lambda::Function', {
+      Properties: { TracingConfig: { Mode: 'Active' } },
+    });
     const handlers = Object.values(functions).map((f) => (f.Metadata as Record<string, string>)['txlake:handler']);
-    expect(handlers.sort()).toEqual(['publish', 'publish-gold', 'quality-gate', 'record-run', 'resolve-run', 'validate-landing']);
+    expect(handlers.sort()).toEqual([
+      'publish',
+      'publish-gold',
+      'quality-gate',
+      'record-run',
+      'resolve-run',
+      'validate-landing',
+    ]);
   });
 
   test('02:00 schedule in the configured zone with a dead-letter queue', () => {
     pipeline.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 2 * * ? *)',
       ScheduleExpressionTimezone: 'UTC',
-      Target: Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }) }),
+      Target: Match.objectLike({
+        DeadLetterConfig: Match.anyValue(),
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }),
+      }),
     });
     const prod = synth('prod').pipeline;
-    prod.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpressionTimezone: 'Europe/Zurich', State: 'ENABLED' });
+    prod.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpressionTimezone: 'Europe/Zurich',
+      State: 'ENABLED',
+    });
   });
 
   describe('state machine', () => {
@@ -120,18 +140,30 @@ describe('pipeline stack', () => {
     });
 
     test('Glue retries transient errors three times with exponential backoff', () => {
-      const retry = (states.TransformRows.Retry as { ErrorEquals: string[]; MaxAttempts: number; BackoffRate: number }[])[0];
+      const retry = (
+        states.TransformRows.Retry as { ErrorEquals: string[]; MaxAttempts: number; BackoffRate: number }[]
+      )[0];
       expect(retry.MaxAttempts).toBe(3);
       expect(retry.BackoffRate).toBe(2);
       expect(retry.ErrorEquals).toContain('Glue.ConcurrentRunsExceededException');
     });
 
     test('data errors are not retried; every step is caught into record → notify → fail', () => {
-      for (const name of ['ValidateLanding', 'TransformRows', 'QualityGate', 'Publish', 'RefreshGold', 'PublishGold', 'BalanceReport']) {
+      for (const name of [
+        'ValidateLanding',
+        'TransformRows',
+        'QualityGate',
+        'Publish',
+        'RefreshGold',
+        'PublishGold',
+        'BalanceReport',
+      ]) {
         const retries = (states[name].Retry as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
         expect(retries).not.toContain('States.ALL');
         expect(retries).not.toContain('QUALITY_GATE_FAILED');
-        expect(states[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RecordFailed' }]);
+        expect(states[name].Catch).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RecordFailed' },
+        ]);
       }
       expect(states.RecordFailed.Next).toBe('NotifyFailure');
       expect(states.NotifyFailure.Resource).toBe('arn:aws:states:::sns:publish');

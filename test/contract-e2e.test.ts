@@ -17,7 +17,14 @@ const vectors = rowVectors as Vector[];
 const STD = REQUIRED_COLUMNS;
 const ts = '2024-01-10T10:00:00Z';
 interface Summary {
-  runs: { ingest_date: string; status: string; error?: string; files: Record<string, number>; rows: Record<string, number>; reasons: Record<string, number> }[];
+  runs: {
+    ingest_date: string;
+    status: string;
+    error?: string;
+    files: Record<string, number>;
+    rows: Record<string, number>;
+    reasons: Record<string, number>;
+  }[];
 }
 
 /** Writes files into a folder and lands each through the real CLI. */
@@ -42,10 +49,14 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     // Day 1: the shared row vectors (one file per header shape), duplicates within the run,
     // the first attempt of ATT-1, and one file for each file-level code.
     const byHeader = new Map<string, Vector[]>();
-    for (const v of vectors) byHeader.set(JSON.stringify(v.header), [...(byHeader.get(JSON.stringify(v.header)) ?? []), v]);
+    for (const v of vectors)
+      byHeader.set(JSON.stringify(v.header), [...(byHeader.get(JSON.stringify(v.header)) ?? []), v]);
     const day1: Record<string, string | Buffer> = {};
     [...byHeader.values()].forEach((group, i) => {
-      day1[`a_vectors_${i}.csv`] = csvFile(group[0].header, group.map((v) => v.row));
+      day1[`a_vectors_${i}.csv`] = csvFile(
+        group[0].header,
+        group.map((v) => v.row),
+      );
     });
     day1['c_dups.csv'] = csvFile(STD, [
       ['D-1', 'ACCD', '10.00', 'EUR', ts],
@@ -56,12 +67,18 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     ]);
     day1['r_type.txt'] = 'TransactionID\n';
     day1['r_empty.csv'] = '';
-    day1['r_encoding.csv'] = Buffer.concat([Buffer.from(`${STD.join(',')}\nE-1,C,1.00,EUR,${ts}\nE-2,Caf`), Buffer.from([0xe9]), Buffer.from(`,1.00,EUR,${ts}\n`)]);
+    day1['r_encoding.csv'] = Buffer.concat([
+      Buffer.from(`${STD.join(',')}\nE-1,C,1.00,EUR,${ts}\nE-2,Caf`),
+      Buffer.from([0xe9]),
+      Buffer.from(`,1.00,EUR,${ts}\n`),
+    ]);
     day1['r_missing.csv'] = `TransactionID,CustomerID,TransactionAmount,Currency\nM-1,C,1.00,EUR\n`;
     day1['r_dupcol.csv'] = `${STD.join(',')},Currency\nX-1,C,1.00,EUR,${ts},EUR\n`;
     day1['r_malformed.csv'] = `${STD.join(',')}\n"X-2"junk,C,1.00,EUR,${ts}\n`;
     await land(lake, '2024-01-10', day1);
-    outputs.day1 = JSON.parse((await txlake(['run', '--date', '2024-01-10', '--lake', lake, '--json', '--max-quarantine-ratio', '1'])).stdout);
+    outputs.day1 = JSON.parse(
+      (await txlake(['run', '--date', '2024-01-10', '--lake', lake, '--json', '--max-quarantine-ratio', '1'])).stdout,
+    );
     firstSilver = await duck(
       `SELECT * EXCLUDE (run_id) FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true) ORDER BY source_file, source_record`,
     );
@@ -84,7 +101,20 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
       ]),
     });
     outputs.days23 = JSON.parse(
-      (await txlake(['backfill', '--from', '2024-01-11', '--to', '2024-01-12', '--lake', lake, '--json', '--max-quarantine-ratio', '1'])).stdout,
+      (
+        await txlake([
+          'backfill',
+          '--from',
+          '2024-01-11',
+          '--to',
+          '2024-01-12',
+          '--lake',
+          lake,
+          '--json',
+          '--max-quarantine-ratio',
+          '1',
+        ])
+      ).stdout,
     );
 
     // Day 4: half the rows invalid: the default gate (0.1) fails and nothing is published.
@@ -101,17 +131,24 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     afterGate = publishedState(lake);
 
     // Rerun of day 1: the same published rows as the first run.
-    outputs.rerun = JSON.parse((await txlake(['run', '--date', '2024-01-10', '--lake', lake, '--json', '--max-quarantine-ratio', '1'])).stdout);
+    outputs.rerun = JSON.parse(
+      (await txlake(['run', '--date', '2024-01-10', '--lake', lake, '--json', '--max-quarantine-ratio', '1'])).stdout,
+    );
   });
 
   test('day 1: every row vector gets its codes, in order, in its destination', async () => {
     const [day1] = outputs.day1.runs;
     expect(day1.status).toBe('SUCCEEDED');
-    expect(day1.files).toEqual({ accepted: [...new Set(vectors.map((v) => JSON.stringify(v.header)))].length + 1, rejected: 6 });
+    expect(day1.files).toEqual({
+      accepted: [...new Set(vectors.map((v) => JSON.stringify(v.header)))].length + 1,
+      rejected: 6,
+    });
     const quarantined = await duck(
       `SELECT source_file, source_record, transaction_id, error_codes FROM read_parquet('${lake}/quarantine/transactions/**/*.parquet', hive_partitioning = true) WHERE ingest_date = '2024-01-10'`,
     );
-    const silver = await duck(`SELECT source_file, source_record FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true)`);
+    const silver = await duck(
+      `SELECT source_file, source_record FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true)`,
+    );
     const byHeader = [...new Set(vectors.map((v) => JSON.stringify(v.header)))];
     for (const v of vectors) {
       const file = `a_vectors_${byHeader.indexOf(JSON.stringify(v.header))}.csv`;
@@ -122,7 +159,11 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
         expect({ name: v.name, codes: q?.error_codes }).toEqual({ name: v.name, codes: v.codes });
         expect(s).toBeUndefined();
       } else {
-        expect({ name: v.name, silver: Boolean(s), quarantine: Boolean(q) }).toEqual({ name: v.name, silver: true, quarantine: false });
+        expect({ name: v.name, silver: Boolean(s), quarantine: Boolean(q) }).toEqual({
+          name: v.name,
+          silver: true,
+          quarantine: false,
+        });
       }
     }
   });
@@ -135,10 +176,23 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     const condemned = await duck(
       `SELECT transaction_id, transaction_amount, currency, error_codes, source_record FROM read_parquet('${lake}/condemned/transactions/**/*.parquet', hive_partitioning = true) WHERE ingest_date = '2024-01-10'`,
     );
-    expect(condemned).toEqual([{ transaction_id: 'D-1', transaction_amount: '10.0', currency: 'eur', error_codes: ['DUPLICATE_ROW'], source_record: '2' }]);
+    expect(condemned).toEqual([
+      {
+        transaction_id: 'D-1',
+        transaction_amount: '10.0',
+        currency: 'eur',
+        error_codes: ['DUPLICATE_ROW'],
+        source_record: '2',
+      },
+    ]);
     const rejected = readFileSync(path.join(lake, 'quarantine', 'files', 'ingest_date=2024-01-10', 'r_encoding.csv'));
     expect(rejected.includes(0xe9)).toBe(true);
-    const reasons = JSON.parse(readFileSync(path.join(lake, 'quarantine', 'file_rejections', 'ingest_date=2024-01-10', 'rejections.json'), 'utf8'));
+    const reasons = JSON.parse(
+      readFileSync(
+        path.join(lake, 'quarantine', 'file_rejections', 'ingest_date=2024-01-10', 'rejections.json'),
+        'utf8',
+      ),
+    );
     expect(reasons.files.map((f: { name: string; code: string }) => [f.name, f.code]).sort()).toEqual([
       ['r_dupcol.csv', 'DUPLICATE_COLUMNS'],
       ['r_empty.csv', 'EMPTY_FILE'],
@@ -159,7 +213,12 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
 
   test('day 4: a failed gate publishes nothing', () => {
     expect(outputs.day4.runs).toEqual([
-      expect.objectContaining({ ingest_date: '2024-01-13', status: 'FAILED', error: 'QUALITY_GATE_FAILED', rows: { read: 2, silver: 1, quarantined: 1, condemned: 0 } }),
+      expect.objectContaining({
+        ingest_date: '2024-01-13',
+        status: 'FAILED',
+        error: 'QUALITY_GATE_FAILED',
+        rows: { read: 2, silver: 1, quarantined: 1, condemned: 0 },
+      }),
     ]);
     expect(afterGate).toEqual(beforeGate);
   });
@@ -174,12 +233,18 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
   });
 
   test('silver, quarantine and condemned read with hive_partitioning as SPEC §4 lays them out', async () => {
-    const hiveTypes: Record<string, string> = { silver: `{'year': VARCHAR, 'month': VARCHAR}`, quarantine: `{'ingest_date': VARCHAR}`, condemned: `{'ingest_date': VARCHAR}` };
+    const hiveTypes: Record<string, string> = {
+      silver: `{'year': VARCHAR, 'month': VARCHAR}`,
+      quarantine: `{'ingest_date': VARCHAR}`,
+      condemned: `{'ingest_date': VARCHAR}`,
+    };
     const types = async (layer: string): Promise<Record<string, string>> =>
       Object.fromEntries(
-        (await duck(`DESCRIBE SELECT * FROM read_parquet('${lake}/${layer}/transactions/**/*.parquet', hive_partitioning = true, hive_types = ${hiveTypes[layer]})`)).map(
-          (r) => [r.column_name as string, r.column_type as string],
-        ),
+        (
+          await duck(
+            `DESCRIBE SELECT * FROM read_parquet('${lake}/${layer}/transactions/**/*.parquet', hive_partitioning = true, hive_types = ${hiveTypes[layer]})`,
+          )
+        ).map((r) => [r.column_name as string, r.column_type as string]),
       );
     expect(await types('silver')).toEqual({
       transaction_id: 'VARCHAR',
@@ -208,9 +273,14 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     };
     expect(await types('quarantine')).toEqual(rawColumns);
     expect(await types('condemned')).toEqual(rawColumns);
-    const partitions = await duck(`SELECT DISTINCT year, month FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR}) ORDER BY ALL`);
-    for (const p of partitions) expect([p.year, p.month]).toEqual([expect.stringMatching(/^\d{4}$/), expect.stringMatching(/^\d{2}$/)]);
-    const unique = await duck(`SELECT count(*) AS n, count(DISTINCT transaction_id) AS d FROM read_parquet('${lake}/silver/transactions/**/*.parquet')`);
+    const partitions = await duck(
+      `SELECT DISTINCT year, month FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR}) ORDER BY ALL`,
+    );
+    for (const p of partitions)
+      expect([p.year, p.month]).toEqual([expect.stringMatching(/^\d{4}$/), expect.stringMatching(/^\d{2}$/)]);
+    const unique = await duck(
+      `SELECT count(*) AS n, count(DISTINCT transaction_id) AS d FROM read_parquet('${lake}/silver/transactions/**/*.parquet')`,
+    );
     expect(unique[0].n).toBe(unique[0].d);
   });
 });

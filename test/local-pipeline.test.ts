@@ -16,7 +16,14 @@ describe('the sample quarter through the real local state machine', () => {
   beforeAll(async () => {
     for (const dir of readdirSync(SAMPLES).sort()) {
       for (const file of readdirSync(path.join(SAMPLES, dir))) {
-        const landed = await txlake(['land', path.join(SAMPLES, dir, file), '--date', dir.replace('ingest_date=', ''), '--lake', lake]);
+        const landed = await txlake([
+          'land',
+          path.join(SAMPLES, dir, file),
+          '--date',
+          dir.replace('ingest_date=', ''),
+          '--lake',
+          lake,
+        ]);
         expect(landed.code).toBe(0);
       }
     }
@@ -100,7 +107,13 @@ describe('local mode runs the ASL synthesized from the CDK code', () => {
 
   test('a Retry added in CDK is what the local run does', async () => {
     const before = flakyLanding();
-    const stock = await runLocal({ root: ROOT, lake: tempLake(), input: { date: '2030-01-01' }, templates: templates(), wrapTask: before.wrap });
+    const stock = await runLocal({
+      root: ROOT,
+      lake: tempLake(),
+      input: { date: '2030-01-01' },
+      templates: templates(),
+      wrapTask: before.wrap,
+    });
     expect(stock.records.map((r) => [r.status, r.error])).toEqual([['FAILED', 'PIPELINE_FAILED']]);
     expect(stock.records[0].error_detail).toBe('Txlake.Flaky: landing bucket briefly unavailable');
     expect(before.calls()).toBe(1);

@@ -52,7 +52,11 @@ describe('checkFile: name and size', () => {
     for (const name of ['notes.txt', 'noextension', 'data.csv.gz', 'data.csvx', 'data_csv']) {
       const open = jest.fn(async () => chunked(Buffer.from(`${H}\n${ROW}\n`), 0));
       const v = await checkFile(name, 100, open);
-      expect(v).toEqual({ ok: false, code: 'UNSUPPORTED_FILE_TYPE', detail: `file name "${name}" does not end in .csv` });
+      expect(v).toEqual({
+        ok: false,
+        code: 'UNSUPPORTED_FILE_TYPE',
+        detail: `file name "${name}" does not end in .csv`,
+      });
       expect(open).not.toHaveBeenCalled();
     }
   });
@@ -64,7 +68,11 @@ describe('checkFile: name and size', () => {
 
   test('EMPTY_FILE: zero bytes, not opened; a non-csv empty file is UNSUPPORTED_FILE_TYPE first', async () => {
     const open = jest.fn(async () => chunked(Buffer.alloc(0), 0));
-    expect(await checkFile('e.csv', 0, open)).toEqual({ ok: false, code: 'EMPTY_FILE', detail: 'the file is empty (0 bytes)' });
+    expect(await checkFile('e.csv', 0, open)).toEqual({
+      ok: false,
+      code: 'EMPTY_FILE',
+      detail: 'the file is empty (0 bytes)',
+    });
     expect(open).not.toHaveBeenCalled();
     expect((await checkFile('e.txt', 0, open)).ok === false && 'UNSUPPORTED_FILE_TYPE').toBe('UNSUPPORTED_FILE_TYPE');
     // A stream that yields nothing although a size was listed is empty as well.
@@ -74,7 +82,11 @@ describe('checkFile: name and size', () => {
 
 describe('checkFile: encoding', () => {
   test('Windows-1252 bytes (0xE9) are INVALID_ENCODING', async () => {
-    const v = await check([`${H}\n`, Buffer.from([0x74, 0x31, 0x2c, 0x52, 0xe9, 0x6e, 0xe9]), ',10,EUR,2024-01-01T00:00:00Z\n']);
+    const v = await check([
+      `${H}\n`,
+      Buffer.from([0x74, 0x31, 0x2c, 0x52, 0xe9, 0x6e, 0xe9]),
+      ',10,EUR,2024-01-01T00:00:00Z\n',
+    ]);
     expect(v).toEqual({
       ok: false,
       code: 'INVALID_ENCODING',
@@ -130,7 +142,9 @@ describe('checkFile: header', () => {
     expect(await check(`${spaced}\n${ROW}\n`)).toEqual(ok(1));
     expect(await check(`${H}\n`)).toEqual(ok(0));
     expect(await check(H)).toEqual(ok(0));
-    expect(await check(`"TransactionID","CustomerID","TransactionAmount","Currency","TransactionTimestamp"\r\n`)).toEqual(ok(0));
+    expect(
+      await check(`"TransactionID","CustomerID","TransactionAmount","Currency","TransactionTimestamp"\r\n`),
+    ).toEqual(ok(0));
   });
 
   test('only spaces are trimmed, names are case-sensitive', async () => {
@@ -213,7 +227,9 @@ describe('checkFile: MALFORMED_CSV', () => {
   });
 
   test('a bare quote inside an unquoted field is not a file error (relax_quotes)', async () => {
-    expect(await check(`${H}\nab"c,c1,1,EUR,2024-01-01\nt2,x"",1,EUR,2024-01-01\nt3, "q",1,EUR,2024-01-01\n`)).toEqual(ok(3));
+    expect(await check(`${H}\nab"c,c1,1,EUR,2024-01-01\nt2,x"",1,EUR,2024-01-01\nt3, "q",1,EUR,2024-01-01\n`)).toEqual(
+      ok(3),
+    );
   });
 
   test('csv-parse error codes for the malformed cases (documents why a strict scanner is needed)', () => {
@@ -340,7 +356,12 @@ describe('checkFile: malformed property', () => {
           // Every good row spans two lines (a quoted newline), so the defect's line number is exact.
           const row = (i: number) => fields.map((f, j) => (j === 1 ? `"${f}${i},\n"` : f)).join(',');
           const badRow = fields.map((f, j) => (j === column ? bad : f)).join(',');
-          const lines = [H, ...Array.from({ length: before }, (_, i) => row(i)), badRow, ...Array.from({ length: after }, (_, i) => row(i))];
+          const lines = [
+            H,
+            ...Array.from({ length: before }, (_, i) => row(i)),
+            badRow,
+            ...Array.from({ length: after }, (_, i) => row(i)),
+          ];
           const bytes = Buffer.from(lines.join(eol) + eol);
           const v = await checkFile('m.csv', bytes.length, async () => chunked(bytes, chunk));
           expect(v).toMatchObject({ ok: false, code: 'MALFORMED_CSV' });
@@ -435,18 +456,43 @@ describe('validateLanding', () => {
         { name: 'header-only.csv', key: `${prefix}header-only.csv`, records: 0 },
       ],
       rejected: [
-        { name: 'dup.csv', key: `${prefix}dup.csv`, code: 'DUPLICATE_COLUMNS', detail: 'duplicate column(s): Currency' },
+        {
+          name: 'dup.csv',
+          key: `${prefix}dup.csv`,
+          code: 'DUPLICATE_COLUMNS',
+          detail: 'duplicate column(s): Currency',
+        },
         { name: 'empty.csv', key: `${prefix}empty.csv`, code: 'EMPTY_FILE', detail: 'the file is empty (0 bytes)' },
-        { name: 'latin1.csv', key: `${prefix}latin1.csv`, code: 'INVALID_ENCODING', detail: expect.stringMatching(/UTF-8/) },
-        { name: 'nocur.csv', key: `${prefix}nocur.csv`, code: 'MISSING_COLUMNS', detail: 'missing column(s): Currency' },
+        {
+          name: 'latin1.csv',
+          key: `${prefix}latin1.csv`,
+          code: 'INVALID_ENCODING',
+          detail: expect.stringMatching(/UTF-8/),
+        },
+        {
+          name: 'nocur.csv',
+          key: `${prefix}nocur.csv`,
+          code: 'MISSING_COLUMNS',
+          detail: 'missing column(s): Currency',
+        },
         {
           name: 'notes.txt',
           key: `${prefix}notes.txt`,
           code: 'UNSUPPORTED_FILE_TYPE',
           detail: 'file name "notes.txt" does not end in .csv',
         },
-        { name: 'y-open.csv', key: `${prefix}y-open.csv`, code: 'MALFORMED_CSV', detail: expect.stringMatching(/unterminated/) },
-        { name: 'z-bad.csv', key: `${prefix}z-bad.csv`, code: 'MALFORMED_CSV', detail: expect.stringMatching(/closing quote/) },
+        {
+          name: 'y-open.csv',
+          key: `${prefix}y-open.csv`,
+          code: 'MALFORMED_CSV',
+          detail: expect.stringMatching(/unterminated/),
+        },
+        {
+          name: 'z-bad.csv',
+          key: `${prefix}z-bad.csv`,
+          code: 'MALFORMED_CSV',
+          detail: expect.stringMatching(/closing quote/),
+        },
       ],
     });
 
@@ -471,7 +517,11 @@ describe('validateLanding', () => {
     expect(again).toMatchObject({ accepted: 4, rejected: 6, records: 5 });
     expect(again.reasons.DUPLICATE_COLUMNS).toBeUndefined();
     const second = await snapshot(path.join(root, 'staging'));
-    expect(Object.keys(second).sort()).toEqual(Object.keys(first).filter((k) => !k.endsWith('dup.csv')).sort());
+    expect(Object.keys(second).sort()).toEqual(
+      Object.keys(first)
+        .filter((k) => !k.endsWith('dup.csv'))
+        .sort(),
+    );
   });
 
   test('a date with no landed files writes an empty manifest', async () => {
@@ -497,8 +547,12 @@ describe('validateLanding', () => {
     const lake = mkdtempSync(path.join(os.tmpdir(), 'txlake-lake-'));
     try {
       const s = new FsObjectStore(lake);
-      for (const name of ['b.csv', 'B.csv', 'a.csv', 'é.csv', '_.csv']) await s.put('bronze', prefix + name, 'x,y\n1,2\n');
-      const result = await validateLanding({ ingestDate: D, runId: 'r' }, { store: s, buckets, requiredColumns: ['x', 'y'] });
+      for (const name of ['b.csv', 'B.csv', 'a.csv', 'é.csv', '_.csv'])
+        await s.put('bronze', prefix + name, 'x,y\n1,2\n');
+      const result = await validateLanding(
+        { ingestDate: D, runId: 'r' },
+        { store: s, buckets, requiredColumns: ['x', 'y'] },
+      );
       expect(result).toMatchObject({ accepted: 5, records: 5 });
       const manifest = JSON.parse((await s.getText('staging', 'runs/r/landing.json'))!) as LandingManifest;
       expect(manifest.files.map((f) => f.name)).toEqual(['B.csv', '_.csv', 'a.csv', 'b.csv', 'é.csv']);
@@ -508,7 +562,9 @@ describe('validateLanding', () => {
   });
 
   test('rejects a bad ingest date or run id', async () => {
-    await expect(validateLanding({ ingestDate: '2024-3-5', runId: 'r' }, { store, buckets })).rejects.toThrow(/YYYY-MM-DD/);
+    await expect(validateLanding({ ingestDate: '2024-3-5', runId: 'r' }, { store, buckets })).rejects.toThrow(
+      /YYYY-MM-DD/,
+    );
     await expect(validateLanding({ ingestDate: D, runId: 'a/b' }, { store, buckets })).rejects.toThrow(/runId/);
   });
 });

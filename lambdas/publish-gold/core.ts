@@ -49,6 +49,10 @@ export async function publishGold(
   }
   await applyJournal(store, buckets.staging, { name: 'publish-gold', runId: input.runId, copies, deletes });
   const leftovers = await store.list(buckets.staging, GOLD_REFRESH_PREFIX);
-  if (leftovers.length > 0) await store.delete(buckets.staging, leftovers.map((e) => e.key));
+  if (leftovers.length > 0)
+    await store.delete(
+      buckets.staging,
+      leftovers.map((e) => e.key),
+    );
   return { from_month: input.fromMonth, partitions_written: partitions.size, files_written: copies.length };
 }

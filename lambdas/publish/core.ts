@@ -19,7 +19,12 @@ export interface PublishResult {
   readonly from_month: string | null;
   /** The gold refresh query's execution parameters (Athena literals). */
   readonly gold_parameters: string[];
-  readonly published: { readonly silver: number; readonly quarantine: number; readonly condemned: number; readonly rejected_files: number };
+  readonly published: {
+    readonly silver: number;
+    readonly quarantine: number;
+    readonly condemned: number;
+    readonly rejected_files: number;
+  };
 }
 
 /** Data files a Spark job leaves (not its `_SUCCESS` markers or `.crc` side files). */
@@ -72,8 +77,8 @@ export async function publish(
     ['condemned', buckets.condemned, CONDEMNED_PREFIX],
   ] as const) {
     const partition = `${prefix}ingest_date=${ingestDate}/`;
-    const stagedFiles = (await store.list(buckets.staging, `${staged}${layer}/ingest_date=${ingestDate}/`)).filter((e) =>
-      isDataFile(e.key),
+    const stagedFiles = (await store.list(buckets.staging, `${staged}${layer}/ingest_date=${ingestDate}/`)).filter(
+      (e) => isDataFile(e.key),
     );
     stagedFiles.forEach((entry, i) => {
       copies.push({
@@ -100,20 +105,35 @@ export async function publish(
   for (const entry of await store.list(buckets.quarantine, rejectedFilesPrefix(ingestDate))) {
     deletes.push({ bucket: buckets.quarantine, key: entry.key });
   }
-  const manifest = JSON.parse((await store.getText(buckets.staging, `${staged}landing.json`)) ?? '{"rejected": []}') as {
+  const manifest = JSON.parse(
+    (await store.getText(buckets.staging, `${staged}landing.json`)) ?? '{"rejected": []}',
+  ) as {
     rejected: unknown[];
   };
   if (manifest.rejected.length > 0) {
     const reasonsKey = `${staged}rejections.json`;
-    await store.put(buckets.staging, reasonsKey, JSON.stringify({ ingest_date: ingestDate, run_id: runId, files: manifest.rejected }, null, 2));
-    copies.push({ sourceBucket: buckets.staging, sourceKey: reasonsKey, targetBucket: buckets.quarantine, targetKey: rejectionsKey(ingestDate) });
+    await store.put(
+      buckets.staging,
+      reasonsKey,
+      JSON.stringify({ ingest_date: ingestDate, run_id: runId, files: manifest.rejected }, null, 2),
+    );
+    copies.push({
+      sourceBucket: buckets.staging,
+      sourceKey: reasonsKey,
+      targetBucket: buckets.quarantine,
+      targetKey: rejectionsKey(ingestDate),
+    });
   } else {
     deletes.push({ bucket: buckets.quarantine, key: rejectionsKey(ingestDate) });
   }
 
   // Athena's UNLOAD wants an empty target: clear what an earlier refresh may have left.
   const leftovers = await store.list(buckets.staging, GOLD_REFRESH_PREFIX);
-  if (leftovers.length > 0) await store.delete(buckets.staging, leftovers.map((e) => e.key));
+  if (leftovers.length > 0)
+    await store.delete(
+      buckets.staging,
+      leftovers.map((e) => e.key),
+    );
 
   await applyJournal(store, buckets.staging, { name: `publish-${ingestDate}`, runId, copies, deletes });
 

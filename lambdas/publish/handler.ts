@@ -9,7 +9,10 @@ const event = z.object({ ingest_date: z.string().regex(ISO_DATE), run_id: z.stri
 /** Moves a run's audited staging outputs into the published layers. */
 export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unknown> {
   const parsed = event.parse(raw);
-  return publish({ ingestDate: parsed.ingest_date, runId: parsed.run_id }, { store: runtime.store, buckets: lakeBuckets(runtime) });
+  return publish(
+    { ingestDate: parsed.ingest_date, runId: parsed.run_id },
+    { store: runtime.store, buckets: lakeBuckets(runtime) },
+  );
 }
 
 export const handler = makeHandler('publish', handle);

@@ -27,11 +27,20 @@ export type LandingSummary = z.infer<typeof landingSummarySchema>;
 
 export interface RunSummaryCounts {
   readonly files: { readonly accepted: number; readonly rejected: number };
-  readonly rows: { readonly read: number; readonly silver: number; readonly quarantined: number; readonly condemned: number };
+  readonly rows: {
+    readonly read: number;
+    readonly silver: number;
+    readonly quarantined: number;
+    readonly condemned: number;
+  };
   readonly reasons: Record<string, number>;
 }
 
-export async function readJobCounts(store: ObjectStore, stagingBucket: string, runId: string): Promise<JobCounts | undefined> {
+export async function readJobCounts(
+  store: ObjectStore,
+  stagingBucket: string,
+  runId: string,
+): Promise<JobCounts | undefined> {
   const prefix = `${runPrefix(runId)}counts/`;
   for (const entry of await store.list(stagingBucket, prefix)) {
     const name = entry.key.slice(prefix.length);

@@ -62,7 +62,12 @@ export async function recordRun(
   if (event.status === 'SUCCEEDED' && current.report && deps.goldBucket && deps.reportQuarter) {
     const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(current.report.output_location);
     if (match) {
-      await deps.store.copy(match[1], match[2], deps.goldBucket, `${reportPrefix(deps.reportQuarter)}balance_history.csv`);
+      await deps.store.copy(
+        match[1],
+        match[2],
+        deps.goldBucket,
+        `${reportPrefix(deps.reportQuarter)}balance_history.csv`,
+      );
     }
   }
   let counts: RunSummaryCounts = zeroCounts;
@@ -75,7 +80,11 @@ export async function recordRun(
     const jobCounts = await readJobCounts(deps.store, deps.stagingBucket, current.run_id).catch(() => undefined);
     counts = jobCounts
       ? summarize(current.landing, jobCounts)
-      : { ...zeroCounts, files: { accepted: current.landing.accepted, rejected: current.landing.rejected }, reasons: { ...current.landing.reasons } };
+      : {
+          ...zeroCounts,
+          files: { accepted: current.landing.accepted, rejected: current.landing.rejected },
+          reasons: { ...current.landing.reasons },
+        };
   }
   const failure = event.status === 'FAILED' ? failureCode(current.error) : undefined;
   const record: RunRecord = {
@@ -85,9 +94,17 @@ export async function recordRun(
     ...counts,
     ...(failure ? { error: failure.code, error_detail: failure.detail } : {}),
   };
-  await deps.store.put(deps.stagingBucket, runRecordKey(event.execution_id, current.ingest_date), JSON.stringify(record, null, 2));
+  await deps.store.put(
+    deps.stagingBucket,
+    runRecordKey(event.execution_id, current.ingest_date),
+    JSON.stringify(record, null, 2),
+  );
   const staged = await deps.store.list(deps.stagingBucket, runPrefix(current.run_id));
-  if (staged.length > 0) await deps.store.delete(deps.stagingBucket, staged.map((e) => e.key));
+  if (staged.length > 0)
+    await deps.store.delete(
+      deps.stagingBucket,
+      staged.map((e) => e.key),
+    );
 
   const subject = `txlake ${record.status} ${record.ingest_date}${failure ? ` ${failure.code}` : ''}`;
   const message = [

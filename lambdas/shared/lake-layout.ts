@@ -16,7 +16,8 @@ export const runRecordKey = (executionId: string, ingestDate: string): string =>
   `run-records/${executionId}/${ingestDate}.json`;
 export const runRecordsPrefix = (executionId: string): string => `run-records/${executionId}/`;
 export const rejectedFilesPrefix = (ingestDate: string): string => `files/ingest_date=${ingestDate}/`;
-export const rejectionsKey = (ingestDate: string): string => `file_rejections/ingest_date=${ingestDate}/rejections.json`;
+export const rejectionsKey = (ingestDate: string): string =>
+  `file_rejections/ingest_date=${ingestDate}/rejections.json`;
 export const reportPrefix = (quarter: string): string => `reports/balance_history/quarter=${quarter}/`;
 
 /** `year=2024/month=01/...` → `2024-01`, or undefined when the key has no such partition. */

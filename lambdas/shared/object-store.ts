@@ -121,7 +121,8 @@ export class FsObjectStore implements ObjectStore {
       try {
         names = await fs.readdir(dir, { withFileTypes: true });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+          return;
         throw error;
       }
       for (const entry of names) {

@@ -185,7 +185,8 @@ class QuoteScanner {
 }
 
 /** Lead byte → length of its sequence (0 = not a valid lead byte). */
-const sequenceLength = (b: number): number => (b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0);
+const sequenceLength = (b: number): number =>
+  b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
 
 /**
  * Offset of the first ill-formed UTF-8 sequence in `buf` (which starts at a character boundary),
@@ -213,7 +214,8 @@ function locateInvalidUtf8(buf: Buffer): number {
 /** The trailing bytes of `buf` (valid UTF-8 so far) that start a character not yet complete. */
 function incompleteTail(buf: Buffer): Buffer {
   for (let i = buf.length - 1; i >= Math.max(0, buf.length - 3); i--) {
-    if ((buf[i] & 0xc0) !== 0x80) return buf.length - i < sequenceLength(buf[i]) ? Buffer.from(buf.subarray(i)) : Buffer.alloc(0);
+    if ((buf[i] & 0xc0) !== 0x80)
+      return buf.length - i < sequenceLength(buf[i]) ? Buffer.from(buf.subarray(i)) : Buffer.alloc(0);
   }
   return Buffer.alloc(0);
 }
@@ -224,7 +226,8 @@ function checkHeader(header: readonly string[], required: readonly string[]): Ch
   const names = header.map(trimSpaces);
   const present = new Set(names);
   const missing = required.filter((name) => !present.has(name));
-  if (missing.length > 0) return { ok: false, code: 'MISSING_COLUMNS', detail: `missing column(s): ${missing.join(', ')}` };
+  if (missing.length > 0)
+    return { ok: false, code: 'MISSING_COLUMNS', detail: `missing column(s): ${missing.join(', ')}` };
   const seen = new Set<string>();
   const duplicates: string[] = [];
   for (const name of names) {
@@ -277,7 +280,8 @@ const finish = (parser: Parser): Promise<Error | undefined> =>
 const describeCsvError = (error: Error): string => {
   const code = (error as { code?: string }).code;
   if (code === 'CSV_QUOTE_NOT_CLOSED') return 'unterminated quoted field';
-  if (code === 'CSV_MAX_RECORD_SIZE') return `a record is larger than ${MAX_RECORD_BYTES} bytes (likely an unterminated quoted field)`;
+  if (code === 'CSV_MAX_RECORD_SIZE')
+    return `a record is larger than ${MAX_RECORD_BYTES} bytes (likely an unterminated quoted field)`;
   return error.message;
 };
 
@@ -331,8 +335,15 @@ export async function checkFile(
       } catch {
         parser.destroy();
         const at = locateInvalidUtf8(Buffer.concat([carry, chunk]));
-        const where = at >= 0 ? `at byte ${bytesRead - carry.length + at}` : `within bytes ${bytesRead}–${bytesRead + chunk.length - 1}`;
-        return { ok: false, code: 'INVALID_ENCODING', detail: `the file is not valid UTF-8 (invalid byte sequence ${where})` };
+        const where =
+          at >= 0
+            ? `at byte ${bytesRead - carry.length + at}`
+            : `within bytes ${bytesRead}–${bytesRead + chunk.length - 1}`;
+        return {
+          ok: false,
+          code: 'INVALID_ENCODING',
+          detail: `the file is not valid UTF-8 (invalid byte sequence ${where})`,
+        };
       }
       carry = incompleteTail(Buffer.concat([carry, chunk.subarray(Math.max(0, chunk.length - 3))]));
       bytesRead += chunk.length;
@@ -373,11 +384,11 @@ export async function checkFile(
 
   // A quote error inside the header record (or before any record) means the header cannot be read.
   const scanError = scanner.error;
-  const malformed =
-    scanError !== undefined ? { offset: scanError.offset, detail: scanError.message } : undefined;
+  const malformed = scanError !== undefined ? { offset: scanError.offset, detail: scanError.message } : undefined;
   const parseFailure = parserError ? describeCsvError(parserError) : undefined;
   if (header === undefined || (malformed && malformed.offset < headerEnd)) {
-    if (malformed) return { ok: false, code: 'MALFORMED_CSV', detail: `not RFC 4180 CSV: ${malformed.detail} in the header` };
+    if (malformed)
+      return { ok: false, code: 'MALFORMED_CSV', detail: `not RFC 4180 CSV: ${malformed.detail} in the header` };
     if (parseFailure) return { ok: false, code: 'MALFORMED_CSV', detail: `not RFC 4180 CSV: ${parseFailure}` };
   }
   if (header === undefined) {

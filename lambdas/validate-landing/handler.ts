@@ -11,7 +11,10 @@ export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unk
   const parsed = event.parse(raw);
   return validateLanding(
     { ingestDate: parsed.ingest_date, runId: parsed.run_id },
-    { store: runtime.store, buckets: { bronze: requireEnv(runtime, 'BRONZE_BUCKET'), staging: requireEnv(runtime, 'STAGING_BUCKET') } },
+    {
+      store: runtime.store,
+      buckets: { bronze: requireEnv(runtime, 'BRONZE_BUCKET'), staging: requireEnv(runtime, 'STAGING_BUCKET') },
+    },
   );
 }
 

@@ -143,7 +143,10 @@ function bindTask(
         const message = input as { TopicArn: string; Subject?: string; Message: unknown };
         const dir = path.join(options.lake, '_local');
         mkdirSync(dir, { recursive: true });
-        appendFileSync(path.join(dir, 'notifications.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`);
+        appendFileSync(
+          path.join(dir, 'notifications.jsonl'),
+          `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`,
+        );
         options.progress?.(`notification: ${message.Subject ?? ''}`);
         return { MessageId: randomUUID() };
       };
@@ -165,10 +168,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 }
 
 async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions): Promise<LocalRunResult> {
-  const executionName = `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  const executionName = `local-${new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
   const executionId = sanitizeId(executionName);
   const machine = new StateMachine(pipeline.definition as never, { validationOptions: { checkArn: false } });
-  const taskStates = Object.entries((pipeline.definition.States ?? {}) as Record<string, { Type: string; Retry?: unknown[] }>);
+  const taskStates = Object.entries(
+    (pipeline.definition.States ?? {}) as Record<string, { Type: string; Retry?: unknown[] }>,
+  );
   const retryOverrides: Record<string, number> = {};
   if (options.retryIntervalMs !== undefined) {
     for (const [name, state] of taskStates) if (state.Retry) retryOverrides[name] = options.retryIntervalMs;
@@ -205,7 +213,12 @@ async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions): Pr
     if (text) records.push(JSON.parse(text) as RunRecord);
   }
   records.sort((a, b) => (a.ingest_date < b.ingest_date ? -1 : 1));
-  return { executionId, status, records, ...(failure && records.every((r) => r.status !== 'FAILED') ? { error: failure } : {}) };
+  return {
+    executionId,
+    status,
+    records,
+    ...(failure && records.every((r) => r.status !== 'FAILED') ? { error: failure } : {}),
+  };
 }
 
 /** One progress line per state, with the date being processed and the time it took. */
@@ -213,7 +226,13 @@ async function followProgress(events: AsyncGenerator<unknown>, print?: (line: st
   const entered = new Map<string, number>();
   let date = '';
   for await (const raw of events) {
-    const event = raw as { type: string; timestamp?: number; state?: { name: string; output?: unknown }; Error?: string; error?: string };
+    const event = raw as {
+      type: string;
+      timestamp?: number;
+      state?: { name: string; output?: unknown };
+      Error?: string;
+      error?: string;
+    };
     if (!print || !event.state) continue;
     const name = event.state.name;
     if (event.type === 'StateEntered') {
@@ -226,7 +245,9 @@ async function followProgress(events: AsyncGenerator<unknown>, print?: (line: st
       if (current?.ingest_date) date = current.ingest_date;
       print(`${date || '-'.padEnd(10)} ${name.padEnd(16)} ok      ${seconds.toFixed(2)}s`);
     } else if (event.type === 'StateFailed') {
-      print(`${date || '-'.padEnd(10)} ${name.padEnd(16)} failed  ${seconds.toFixed(2)}s ${event.Error ?? event.error ?? ''}`);
+      print(
+        `${date || '-'.padEnd(10)} ${name.padEnd(16)} failed  ${seconds.toFixed(2)}s ${event.Error ?? event.error ?? ''}`,
+      );
     } else if (event.type === 'StateRetried') {
       print(`${date || '-'.padEnd(10)} ${name.padEnd(16)} retry   ${seconds.toFixed(2)}s`);
     } else if (event.type === 'StateCaught') {

@@ -45,7 +45,9 @@ export interface ResolvedTable {
 
 /** Reads cdk.json's context so local synthesis sees the same settings as `cdk synth`. */
 export function projectContext(root: string): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return cdkJson.context ?? {};
 }
 
@@ -117,7 +119,13 @@ export class TemplateResolver {
         case 'Fn::Sub': {
           const [text, vars] = Array.isArray(arg) ? (arg as [string, Record<string, Json>]) : [String(arg), {}];
           return text.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
-            String(name in vars ? this.resolve(vars[name]) : name.includes('.') ? this.getAtt(...(name.split('.') as [string, string])) : this.ref(name)),
+            String(
+              name in vars
+                ? this.resolve(vars[name])
+                : name.includes('.')
+                  ? this.getAtt(...(name.split('.') as [string, string]))
+                  : this.ref(name),
+            ),
           );
         }
         default:
@@ -209,7 +217,10 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
     const handlerName = r.Metadata?.[HANDLER_METADATA_KEY];
     if (typeof handlerName !== 'string') continue;
     const arn = String(resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] }));
-    const env = resolver.resolve(((r.Properties?.Environment as Record<string, Json>) ?? {}).Variables ?? {}) as Record<string, string>;
+    const env = resolver.resolve(((r.Properties?.Environment as Record<string, Json>) ?? {}).Variables ?? {}) as Record<
+      string,
+      string
+    >;
     functions[arn] = { handlerName, environment: env };
   }
 
@@ -218,7 +229,10 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
     const script = r.Metadata?.[SCRIPT_METADATA_KEY];
     if (typeof script !== 'string') continue;
     const name = String(resolver.resolve({ Ref: id }));
-    jobs[name] = { script, defaultArguments: resolver.resolve(r.Properties?.DefaultArguments ?? {}) as Record<string, string> };
+    jobs[name] = {
+      script,
+      defaultArguments: resolver.resolve(r.Properties?.DefaultArguments ?? {}) as Record<string, string>,
+    };
   }
 
   const tables: ResolvedTable[] = resolver.ofType('AWS::Glue::Table').map(([, r]) => {
@@ -226,11 +240,21 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
     const sd = input.StorageDescriptor as Record<string, Json>;
     const cols = (list: Json): { name: string; type: string }[] =>
       ((list as Record<string, Json>[] | undefined) ?? []).map((c) => ({ name: String(c.Name), type: String(c.Type) }));
-    return { name: String(input.Name), location: String(sd.Location), columns: cols(sd.Columns), partitionKeys: cols(input.PartitionKeys) };
+    return {
+      name: String(input.Name),
+      location: String(sd.Location),
+      columns: cols(sd.Columns),
+      partitionKeys: cols(input.PartitionKeys),
+    };
   });
-  const workgroups = resolver.ofType('AWS::Athena::WorkGroup').map(
-    ([, r]) => resolver.resolve(r.Properties ?? {}) as { WorkGroupConfiguration?: { ResultConfiguration?: { OutputLocation?: string } } },
-  );
+  const workgroups = resolver
+    .ofType('AWS::Athena::WorkGroup')
+    .map(
+      ([, r]) =>
+        resolver.resolve(r.Properties ?? {}) as {
+          WorkGroupConfiguration?: { ResultConfiguration?: { OutputLocation?: string } };
+        },
+    );
   const athenaOutputLocation = workgroups[0]?.WorkGroupConfiguration?.ResultConfiguration?.OutputLocation;
   if (!athenaOutputLocation) throw new Error('the app defines no Athena workgroup with a result location');
   return { definition, functions, jobs, tables, athenaOutputLocation };

@@ -13,7 +13,10 @@ export function csvFile(header: readonly string[], rows: readonly (readonly stri
 }
 
 /** Every file under the published layers with its content hash: the lake's observable state. */
-export function publishedState(lake: string, layers = ['silver', 'quarantine', 'condemned', 'gold']): Record<string, string> {
+export function publishedState(
+  lake: string,
+  layers = ['silver', 'quarantine', 'condemned', 'gold'],
+): Record<string, string> {
   const state: Record<string, string> = {};
   const walk = (dir: string): void => {
     if (!existsSync(dir)) return;
