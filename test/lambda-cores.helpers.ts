@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsObjectStore, type ObjectEntry, type ObjectStore } from '../lambdas/shared/object-store';
 import type { LakeBuckets } from '../lambdas/shared/runtime';
+import { publish } from '../lambdas/publish/core';
 
 /** Shared helpers of the lambda-core tests (not a test file itself). */
 
@@ -78,7 +79,7 @@ export async function publishedState(store: ObjectStore): Promise<Record<string,
   for (const bucket of ALL_BUCKETS.filter((b) => b !== 'staging')) {
     for (const [key, value] of Object.entries(await contents(store, bucket))) out[`${bucket}/${key}`] = value;
   }
-  return out;
+  return sortedRecord(out);
 }
 
 export const keys = (entries: readonly ObjectEntry[]): string[] => entries.map((e) => e.key);
@@ -149,3 +150,71 @@ export class CrashingStore implements ObjectStore {
     }
   }
 }
+
+// ---- staging of a run, as validate-landing and the Glue job leave it ----
+
+export interface StageSpec {
+  /** 'YYYY-MM' → contents of the part files of that month */
+  readonly silver?: Record<string, string[]>;
+  readonly quarantine?: string[];
+  readonly condemned?: string[];
+  /** file name → bytes */
+  readonly rejected?: Record<string, string>;
+}
+
+export const rejection = (date: string, name: string) => ({
+  name,
+  key: `transactions/ingest_date=${date}/${name}`,
+  code: 'MISSING_HEADER',
+  detail: `${name} has no header`,
+});
+
+/** Writes what validate-landing and the Glue job leave in `staging:runs/<run>/`, Spark markers included. */
+export async function stage(store: ObjectStore, date: string, runId: string, spec: StageSpec): Promise<void> {
+  const base = `runs/${runId}/`;
+  const files: Record<string, string> = {
+    [`${base}landing.json`]: JSON.stringify({
+      ingest_date: date,
+      run_id: runId,
+      files: [],
+      rejected: Object.keys(spec.rejected ?? {}).map((n) => rejection(date, n)),
+    }),
+    [`${base}silver/_SUCCESS`]: '',
+    [`${base}quarantine/_SUCCESS`]: '',
+    [`${base}condemned/_SUCCESS`]: '',
+  };
+  for (const [month, parts] of Object.entries(spec.silver ?? {})) {
+    const [y, m] = month.split('-');
+    parts.forEach((content, j) => {
+      const name = `part-${String(j).padStart(5, '0')}-u${runId}.c000.snappy.parquet`;
+      files[`${base}silver/year=${y}/month=${m}/${name}`] = content;
+      files[`${base}silver/year=${y}/month=${m}/.${name}.crc`] = 'crc';
+    });
+  }
+  for (const layer of ['quarantine', 'condemned'] as const) {
+    (spec[layer] ?? []).forEach((content, j) => {
+      const name = `part-${String(j).padStart(5, '0')}-u.c000.snappy.parquet`;
+      files[`${base}${layer}/ingest_date=${date}/${name}`] = content;
+      files[`${base}${layer}/ingest_date=${date}/.${name}.crc`] = 'crc';
+    });
+  }
+  for (const [name, bytes] of Object.entries(spec.rejected ?? {})) files[`${base}rejected/${name}`] = bytes;
+  await seed(store, { staging: files });
+}
+
+/** What record-run does after a date: the run's staging area goes. */
+export async function clearStaging(store: ObjectStore, runId: string): Promise<void> {
+  const staged = await store.list('staging', `runs/${runId}/`);
+  await store.delete('staging', staged.map((e) => e.key));
+}
+
+export async function stageAndPublish(store: ObjectStore, date: string, runId: string, spec: StageSpec) {
+  await stage(store, date, runId, spec);
+  const result = await publish({ ingestDate: date, runId }, { store, buckets: BUCKETS });
+  await clearStaging(store, runId);
+  return result;
+}
+
+export const rejectionsJson = (date: string, runId: string, names: string[]) =>
+  JSON.stringify({ ingest_date: date, run_id: runId, files: names.map((n) => rejection(date, n)) }, null, 2);
+
