@@ -6,7 +6,10 @@ writes silver, quarantine and condemned Parquet plus a counts JSON line under
 ``<staging_root>/runs/<run_id>/``. Publishing is done by a later step
 (write-audit-publish), so this job never touches the published layers.
 
-Every rule is parameterised by the contract JSON passed in ``--contract``.
+Every rule is parameterised by the contract JSON passed in ``--contract``. Optional
+source columns of later contract versions (docs/schema-evolution.md) are carried to
+silver, quarantine and condemned as they are (NULL when a file lacks them) and never
+change a row's codes or destination.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class Contract:
 
     raw: dict[str, Any]
     source_columns: list[dict[str, str]]
+    # Optional input columns (contract v2+): carried to the outputs, never validated.
+    optional_columns: list[dict[str, str]]
     currencies: list[str]
     identifier_max_length: int
     amount_pattern: str
@@ -77,6 +82,11 @@ class Contract:
     @property
     def fields(self) -> list[str]:
         return [c["field"] for c in self.source_columns]
+
+    @property
+    def optional_fields(self) -> list[str]:
+        """Record columns of the optional source columns (prefixed: no clash with job columns)."""
+        return [optional_record_column(c) for c in self.optional_columns]
 
     def column(self, rule: str) -> dict[str, str]:
         return next(c for c in self.source_columns if c["rule"] == rule)
@@ -94,9 +104,25 @@ def _require_code(contract: dict[str, Any], group: str, code: str) -> str:
     return code
 
 
+def optional_record_column(col: dict[str, str]) -> str:
+    return f"o_{col['field']}"
+
+
+def _check_optional_columns(cols: list[dict[str, str]], optional: list[dict[str, str]]) -> None:
+    for key in ("name", "field", "silver"):
+        names = [c[key] for c in cols] + [c[key] for c in optional]
+        if len(set(names)) != len(names):
+            raise ValueError(f"optionalSourceColumns reuse a source column {key}: {names}")
+    for c in optional:
+        if c.get("type", "string") != "string":
+            raise ValueError(f"optional source column {c['name']!r} must be of type string")
+
+
 def load_contract(text_or_dict: str | dict[str, Any]) -> Contract:
     raw = json.loads(text_or_dict) if isinstance(text_or_dict, str) else text_or_dict
     cols = raw["sourceColumns"]
+    optional = list(raw.get("optionalSourceColumns") or [])
+    _check_optional_columns(cols, optional)
     rules = [c["rule"] for c in cols]
     if sorted(rules) != sorted(["identifier", "identifier", "amount", "currency", "timestamp"]):
         raise ValueError(f"unexpected sourceColumns rules: {rules}")
@@ -106,6 +132,7 @@ def load_contract(text_or_dict: str | dict[str, Any]) -> Contract:
     return Contract(
         raw=raw,
         source_columns=cols,
+        optional_columns=optional,
         currencies=[str(c) for c in raw["currencies"]],
         identifier_max_length=int(raw["identifierMaxLength"]),
         amount_pattern=raw["amountPattern"],
@@ -153,6 +180,7 @@ def records_schema(contract: Contract) -> T.StructType:
             T.StructField("malformed", T.BooleanType(), False),
         ]
         + [T.StructField(f, T.StringType(), True) for f in contract.fields]
+        + [T.StructField(f, T.StringType(), True) for f in contract.optional_fields]
     )
 
 
@@ -176,36 +204,51 @@ def csv_records(data: bytes) -> list[list[str]]:
     return [rec for rec in reader if rec]
 
 
+def _header_index(header: list[str], name: str) -> int | None:
+    # Spaces are what the landing check trims; tabs are tried as a fallback so a
+    # header it accepted can never be unmappable here.
+    hits = [i for i, h in enumerate(header) if h.strip(" ") == name]
+    if not hits:
+        hits = [i for i, h in enumerate(header) if h.strip(BLANKS) == name]
+    return hits[0] if hits else None
+
+
 def records_from_rows(
-    file_name: str, rows: list[list[str]], names: list[str]
+    file_name: str,
+    rows: list[list[str]],
+    names: list[str],
+    optional_names: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Turn parsed CSV records (header first) into record tuples for ``records_schema``.
 
-    ``names`` are the contract's source column names in contract order.
+    ``names`` are the contract's source column names in contract order, ``optional_names``
+    its optional source column names: a header without one gives NULL values (older files).
     """
     if not rows:
         return []
     header = rows[0]
     index: dict[str, int] = {}
     for name in names:
-        # Spaces are what the landing check trims; tabs are tried as a fallback so a
-        # header it accepted can never be unmappable here.
-        hits = [i for i, h in enumerate(header) if h.strip(" ") == name]
-        if not hits:
-            hits = [i for i, h in enumerate(header) if h.strip(BLANKS) == name]
-        if not hits:
+        hit = _header_index(header, name)
+        if hit is None:
             raise ValueError(f"{file_name}: header lacks column {name!r}")
-        index[name] = hits[0]
+        index[name] = hit
+    optional_index = [_header_index(header, name) for name in optional_names or []]
     width = len(header)
     out = []
     for number, rec in enumerate(rows[1:], start=1):
         values = [rec[index[n]].strip(BLANKS) if index[n] < len(rec) else None for n in names]
-        out.append((file_name, number, len(rec) != width, *values))
+        extra = [
+            rec[i].strip(BLANKS) if i is not None and i < len(rec) else None for i in optional_index
+        ]
+        out.append((file_name, number, len(rec) != width, *values, *extra))
     return out
 
 
-def parse_file(file_name: str, data: bytes, names: list[str]) -> list[tuple[Any, ...]]:
-    return records_from_rows(file_name, csv_records(data), names)
+def parse_file(
+    file_name: str, data: bytes, names: list[str], optional_names: list[str] | None = None
+) -> list[tuple[Any, ...]]:
+    return records_from_rows(file_name, csv_records(data), names, optional_names)
 
 
 def set_csv_field_limit() -> None:
@@ -430,6 +473,7 @@ def classify(
         "source_record",
         "malformed",
         *contract.fields,
+        *contract.optional_fields,
         *keys,
         destination.alias("destination"),
         error_codes.alias("error_codes"),
@@ -440,6 +484,8 @@ def silver_output(classified: DataFrame, contract: Contract, ingest_date: str, r
     silver_names = {c["silver"]: f"v_{c['silver']}" for c in contract.source_columns}
     ts_name = contract.column("timestamp")["silver"]
     ts = F.col(silver_names[ts_name])
+    # Optional columns: the trimmed value; an empty one is missing (NULL) like any empty field.
+    optional = {c["silver"]: F.col(optional_record_column(c)) for c in contract.optional_columns}
     extra = {
         "ingest_date": F.lit(ingest_date).cast("date"),
         "source_file": F.col("source_file"),
@@ -452,7 +498,12 @@ def silver_output(classified: DataFrame, contract: Contract, ingest_date: str, r
     schema = silver_schema(contract)
     cols = []
     for field in schema.fields:
-        expr = F.col(silver_names[field.name]) if field.name in silver_names else extra[field.name]
+        if field.name in silver_names:
+            expr = F.col(silver_names[field.name])
+        elif field.name in optional:
+            expr = F.when(optional[field.name] != "", optional[field.name])
+        else:
+            expr = extra[field.name]
         cols.append(expr.cast(field.dataType).alias(field.name))
     return classified.where(F.col("destination") == SILVER).select(*cols)
 
@@ -471,6 +522,8 @@ def rejected_output(
         "source_record": F.col("source_record"),
         "run_id": F.lit(run_id),
         "ingest_date": F.lit(ingest_date),
+        # Optional columns: the raw (trimmed) value, like the required fields.
+        **{c["field"]: F.col(optional_record_column(c)) for c in contract.optional_columns},
     }
     schema = quarantine_schema(contract, table)
     cols = [
@@ -557,6 +610,7 @@ def read_records(
         directory, _, base = join_path(bronze_root, f["key"]).rpartition("/")
         wanted.setdefault(directory, {})[base] = f["name"]
     names = [c["name"] for c in contract.source_columns]
+    optional_names = [c["name"] for c in contract.optional_columns]
     sc = spark.sparkContext
     rdds = []
     for directory, bases in sorted(wanted.items()):
@@ -569,7 +623,7 @@ def read_records(
             if name is None:
                 return []
             set_csv_field_limit()
-            return parse_file(name, data, names)
+            return parse_file(name, data, names, optional_names)
 
         def found(item, lookup=lookup):
             return item[0].rpartition("/")[2] in lookup.value
@@ -593,16 +647,16 @@ def write_outputs(
     run_id: str,
     file_names: list[str],
 ) -> dict:
-    silver_output(classified, contract, ingest_date, run_id).write.mode("overwrite").partitionBy(
-        *[p["name"] for p in contract.table_partitions("silver_transactions")]
-    ).parquet(join_path(out_root, "silver"))
+    # One file per partition: a date's rows of a month are few, and small files slow every reader.
+    silver_keys = [p["name"] for p in contract.table_partitions("silver_transactions")]
+    silver_output(classified, contract, ingest_date, run_id).repartition(*silver_keys).write.mode(
+        "overwrite"
+    ).partitionBy(*silver_keys).parquet(join_path(out_root, "silver"))
     for dest in (QUARANTINE, CONDEMNED):
-        table = f"{dest}_transactions"
-        rejected_output(classified, contract, dest, ingest_date, run_id).write.mode(
-            "overwrite"
-        ).partitionBy(*[p["name"] for p in contract.table_partitions(table)]).parquet(
-            join_path(out_root, dest)
-        )
+        keys = [p["name"] for p in contract.table_partitions(f"{dest}_transactions")]
+        rejected_output(classified, contract, dest, ingest_date, run_id).repartition(
+            *keys
+        ).write.mode("overwrite").partitionBy(*keys).parquet(join_path(out_root, dest))
     counts = compute_counts(classified, contract, file_names)
     spark.createDataFrame([(json.dumps(counts, sort_keys=True),)], "value string").coalesce(
         1

@@ -45,6 +45,8 @@ export class PipelineStack extends Stack {
       MAX_QUARANTINE_RATIO: String(settings.maxQuarantineRatio),
       SCHEDULE_TIME_ZONE: settings.scheduleTimeZone,
       REPORT_QUARTER: settings.reportQuarter,
+      // Journals younger than the state machine's timeout may belong to a run still in flight.
+      JOURNAL_RECOVERY_MIN_AGE_MINUTES: String(24 * 60),
     };
     const step = (id: string, handlerName: string, description: string) =>
       new PipelineFunction(this, id, {
@@ -75,7 +77,8 @@ export class PipelineStack extends Stack {
     buckets.staging.grantReadWrite(publishGold.function);
     buckets.gold.grantReadWrite(publishGold.function);
     buckets.staging.grantReadWrite(recordRun.function);
-    buckets.gold.grantReadWrite(recordRun.function, 'reports/*');
+    // Recording a failed date rolls back what the date had published.
+    for (const b of [buckets.silver, buckets.gold, buckets.quarantine, buckets.condemned]) b.grantReadWrite(recordRun.function);
     athenaResults.grantRead(recordRun.function);
 
     const job = new IngestionJob(this, 'IngestionJob', {
@@ -111,6 +114,7 @@ export class PipelineStack extends Stack {
       key,
       topic: this.topic,
       logRetentionDays: settings.logRetentionDays,
+      retryAttempts: settings.stepRetryAttempts,
     });
 
     // The CLI's aws target finds the deployment through these outputs.

@@ -97,7 +97,9 @@ export class PipelineStateMachine extends Construct {
     const interval = Duration.seconds(props.retryIntervalSeconds ?? 30);
     const f = props.functions;
     const retryTransient = <T extends sfn.TaskStateBase>(task: T, errors: string[]): T => {
-      task.addRetry({ errors, maxAttempts: attempts, backoffRate: 2, interval, jitterStrategy: sfn.JitterType.FULL });
+      if (attempts > 0) {
+        task.addRetry({ errors, maxAttempts: attempts, backoffRate: 2, interval, jitterStrategy: sfn.JitterType.FULL });
+      }
       return task;
     };
     const invoke = (
@@ -111,6 +113,7 @@ export class PipelineStateMachine extends Construct {
           lambdaFunction: fn,
           payload: sfn.TaskInput.fromObject(payload),
           payloadResponseOnly: true,
+          retryOnServiceExceptions: false, // the transient-error Retry below replaces CDK's default one
           resultPath: resultPath ?? sfn.JsonPath.DISCARD,
           taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
         }),
@@ -127,6 +130,7 @@ export class PipelineStateMachine extends Construct {
         start_time: sfn.JsonPath.executionStartTime,
       }),
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
     });
     retryTransient(resolveRun, TRANSIENT_LAMBDA_ERRORS);
 

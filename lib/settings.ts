@@ -21,6 +21,8 @@ const environmentSchema = z
     logRetentionDays: z.number().int().positive(),
     alarmEmail: z.string().email().optional(),
     currencies: z.array(z.string().regex(/^[A-Z]{3}$/)).optional(),
+    /** Attempts of a step on transient service errors (exponential backoff); default 3. */
+    stepRetryAttempts: z.number().int().min(0).max(10).optional(),
   })
   .strict();
 

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { runLocal } from '../lib/local/local-runner';
 import { type CfnTemplate, projectContext } from '../lib/local/template-resolver';
 import { addTxlakeStacks } from '../lib/txlake-app';
@@ -78,16 +77,20 @@ describe('the sample quarter through the real local state machine', () => {
 });
 
 describe('local mode runs the ASL synthesized from the CDK code', () => {
-  /** Synthesizes the real app, letting the test change the CDK code of the state machine first. */
-  function templates(change?: (validateLanding: tasks.LambdaInvoke) => void): CfnTemplate[] {
-    const app = new App({ context: { ...projectContext(ROOT), 'aws:cdk:bundling-stacks': [] } });
-    const stacks = addTxlakeStacks(app);
-    if (change) change(stacks.pipeline.pipeline.node.findChild('ValidateLanding') as tasks.LambdaInvoke);
+  /** Synthesizes the real app; `retryAttempts` reaches PipelineStateMachine as in a deployment. */
+  function templates(stepRetryAttempts?: number): CfnTemplate[] {
+    const context = projectContext(ROOT) as { 'txlake:environments': Record<string, Record<string, unknown>> };
+    const environments = structuredClone(context['txlake:environments']);
+    if (stepRetryAttempts !== undefined) environments.dev.stepRetryAttempts = stepRetryAttempts;
+    const app = new App({
+      context: { ...context, 'txlake:environments': environments, 'aws:cdk:bundling-stacks': [] },
+    });
+    const stacks = addTxlakeStacks(app, 'dev');
     const assembly = app.synth();
     return [stacks.storage, stacks.pipeline].map((s) => assembly.getStackByName(s.stackName).template as CfnTemplate);
   }
 
-  /** The landing check fails once with a made-up transient error, then works. */
+  /** The landing check fails once with a transient Lambda service error, then works. */
   function flakyLanding(): { calls: () => number; wrap: Parameters<typeof runLocal>[0]['wrapTask'] } {
     let calls = 0;
     return {
@@ -96,8 +99,8 @@ describe('local mode runs the ASL synthesized from the CDK code', () => {
         if (state !== 'ValidateLanding') return invoke();
         calls += 1;
         if (calls === 1) {
-          const error = new Error('landing bucket briefly unavailable');
-          error.name = 'Txlake.Flaky';
+          const error = new Error('Rate exceeded');
+          error.name = 'Lambda.TooManyRequestsException';
           throw error;
         }
         return invoke();
@@ -105,29 +108,33 @@ describe('local mode runs the ASL synthesized from the CDK code', () => {
     };
   }
 
-  test('a Retry added in CDK is what the local run does', async () => {
-    const before = flakyLanding();
-    const stock = await runLocal({
+  test('the Retry the CDK code puts on a state is what the local run does', async () => {
+    // As built: transient errors are retried, so the date ends normally.
+    const stock = flakyLanding();
+    const retried = await runLocal({
       root: ROOT,
       lake: tempLake(),
       input: { date: '2030-01-01' },
       templates: templates(),
-      wrapTask: before.wrap,
+      wrapTask: stock.wrap,
+      retryIntervalMs: 0,
     });
-    expect(stock.records.map((r) => [r.status, r.error])).toEqual([['FAILED', 'PIPELINE_FAILED']]);
-    expect(stock.records[0].error_detail).toBe('Txlake.Flaky: landing bucket briefly unavailable');
-    expect(before.calls()).toBe(1);
+    expect(retried.records.map((r) => [r.status, r.error_detail])).toEqual([['NO_DATA', undefined]]);
+    expect(stock.calls()).toBe(2);
 
-    const after = flakyLanding();
-    const changed = await runLocal({
+    // The construct built without retries: the same fault now fails the date.
+    const changed = flakyLanding();
+    const failed = await runLocal({
       root: ROOT,
       lake: tempLake(),
       input: { date: '2030-01-01' },
-      templates: templates((task) => task.addRetry({ errors: ['Txlake.Flaky'], maxAttempts: 2 })),
-      wrapTask: after.wrap,
+      templates: templates(0),
+      wrapTask: changed.wrap,
       retryIntervalMs: 0,
     });
-    expect(changed.records.map((r) => r.status)).toEqual(['NO_DATA']);
-    expect(after.calls()).toBe(2);
+    expect(failed.records.map((r) => [r.status, r.error_detail])).toEqual([
+      ['FAILED', 'Lambda.TooManyRequestsException: Rate exceeded'],
+    ]);
+    expect(changed.calls()).toBe(1);
   });
 });

@@ -186,6 +186,13 @@ describe('checkFile: header', () => {
     expect(await code(`Foo\n${ROW}\n"x"y\n`)).toBe('MISSING_COLUMNS');
   });
 
+  test('a carriage return outside quotes that is not part of CRLF is MALFORMED_CSV', async () => {
+    // Parsers disagree on a bare CR (Python's csv ends the record there): RFC 4180 allows it only quoted.
+    expect(await code(`${H}\r\nA-1,C\r1,1.00,EUR,2024-01-01T00:00:00Z\r\n`)).toBe('MALFORMED_CSV');
+    expect(await code(`${H}\rA-1,C,1.00,EUR,2024-01-01T00:00:00Z\r`)).toBe('MALFORMED_CSV');
+    expect(await code(`${H}\r\nA-1,"C\r1",1.00,EUR,2024-01-01T00:00:00Z\r\n`)).toBe('OK');
+  });
+
   test('a header that cannot be parsed is MALFORMED_CSV', async () => {
     expect(await check(`"TransactionID"x,CustomerID\n${ROW}\n`)).toEqual({
       ok: false,

@@ -1,8 +1,8 @@
-import { applyJournal, type JournalCopy, type JournalDelete } from '../shared/journal';
+import { applyJournal, type JournalCopy, type JournalDelete, rollbackJournal } from '../shared/journal';
 import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, monthOfKey, reportPrefix } from '../shared/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
-import { isDataFile } from '../publish/core';
+import { isUnloadDataFile } from '../publish/core';
 
 export interface PublishGoldResult {
   readonly from_month: string;
@@ -19,7 +19,9 @@ export async function publishGold(
   deps: { store: ObjectStore; buckets: LakeBuckets },
 ): Promise<PublishGoldResult> {
   const { store, buckets } = deps;
-  const staged = (await store.list(buckets.staging, GOLD_REFRESH_PREFIX)).filter((e) => isDataFile(e.key));
+  // A retried step starts from gold as it was before its first attempt.
+  await rollbackJournal(store, buckets.staging, input.runId, 'publish-gold');
+  const staged = (await store.list(buckets.staging, GOLD_REFRESH_PREFIX)).filter((e) => isUnloadDataFile(e.key));
   const copies: JournalCopy[] = [];
   const partitions = new Set<string>();
   staged.forEach((entry, i) => {

@@ -1,4 +1,4 @@
-import { applyJournal, type JournalCopy, type JournalDelete } from '../shared/journal';
+import { applyJournal, type JournalCopy, type JournalDelete, rollbackRun } from '../shared/journal';
 import {
   CONDEMNED_PREFIX,
   GOLD_REFRESH_PREFIX,
@@ -33,6 +33,15 @@ export const isDataFile = (key: string): boolean => {
   return name.endsWith('.parquet') && !name.startsWith('.') && !name.startsWith('_');
 };
 
+/**
+ * Data files of an Athena UNLOAD: Athena names them without an extension, so everything but
+ * hidden/marker files and metadata side files counts.
+ */
+export const isUnloadDataFile = (key: string): boolean => {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return name.length > 0 && !name.startsWith('.') && !name.startsWith('_') && !/\.(crc|metadata|manifest)$|\$folder\$$/.test(name);
+};
+
 /** Silver files carry their ingest date in the name, so a rerun finds what the date published before. */
 export const silverFilePrefix = (ingestDate: string): string => `${ingestDate}_`;
 
@@ -48,6 +57,8 @@ export async function publish(
 ): Promise<PublishResult> {
   const { store, buckets } = deps;
   const { ingestDate, runId } = input;
+  // A retried publish (after a timeout or crash) starts from the layers as they were before it.
+  await rollbackRun(store, buckets.staging, runId);
   const staged = `${runPrefix(runId)}`;
   const copies: JournalCopy[] = [];
   const deletes: JournalDelete[] = [];
@@ -110,6 +121,9 @@ export async function publish(
   ) as {
     rejected: unknown[];
   };
+  for (const entry of await store.list(buckets.quarantine, rejectionsKey(ingestDate))) {
+    deletes.push({ bucket: buckets.quarantine, key: entry.key });
+  }
   if (manifest.rejected.length > 0) {
     const reasonsKey = `${staged}rejections.json`;
     await store.put(
@@ -123,8 +137,6 @@ export async function publish(
       targetBucket: buckets.quarantine,
       targetKey: rejectionsKey(ingestDate),
     });
-  } else {
-    deletes.push({ bucket: buckets.quarantine, key: rejectionsKey(ingestDate) });
   }
 
   // Athena's UNLOAD wants an empty target: clear what an earlier refresh may have left.
@@ -135,7 +147,7 @@ export async function publish(
       leftovers.map((e) => e.key),
     );
 
-  await applyJournal(store, buckets.staging, { name: `publish-${ingestDate}`, runId, copies, deletes });
+  await applyJournal(store, buckets.staging, { name: 'publish', runId, copies, deletes });
 
   const fromMonth = [...months].sort()[0] ?? null;
   return {

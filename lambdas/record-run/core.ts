@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type RunSummaryCounts, readJobCounts, summarize, landingSummarySchema } from '../quality-gate/core';
+import { commitRun, rollbackRun } from '../shared/journal';
 import { reportPrefix, runPrefix, runRecordKey } from '../shared/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 
@@ -87,6 +88,9 @@ export async function recordRun(
         };
   }
   const failure = event.status === 'FAILED' ? failureCode(current.error) : undefined;
+  // The date's publishes become final only now; a failed date is rolled back to before it ran.
+  if (failure) await rollbackRun(deps.store, deps.stagingBucket, current.run_id);
+  else await commitRun(deps.store, deps.stagingBucket, current.run_id);
   const record: RunRecord = {
     ingest_date: current.ingest_date,
     run_id: current.run_id,

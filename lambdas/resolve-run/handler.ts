@@ -19,8 +19,10 @@ export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unk
     startTime: parsed.start_time,
     timeZone: runtime.env.SCHEDULE_TIME_ZONE ?? 'UTC',
   });
-  // A publish cut off mid-way (crash, timeout) is finished before anything new is read.
-  await recoverPendingJournals(runtime.store, lakeBuckets(runtime));
+  // A run cut off mid-publish (killed, or its failure path never ran) is rolled back before anything
+  // new is read; runs younger than the recovery age may still be in flight and are left alone.
+  const minAgeMinutes = Number(runtime.env.JOURNAL_RECOVERY_MIN_AGE_MINUTES ?? '1440');
+  await recoverPendingJournals(runtime.store, lakeBuckets(runtime).staging, minAgeMinutes * 60_000);
   return resolved;
 }
 

@@ -1,6 +1,5 @@
 import type { ObjectStore } from './object-store';
-import { journalKey } from './lake-layout';
-import type { LakeBuckets } from './runtime';
+import { runPrefix } from './lake-layout';
 
 /** One object to move into a published layer. */
 export interface JournalCopy {
@@ -16,25 +15,43 @@ export interface JournalDelete {
 }
 
 /**
- * A publish plan written before any published object changes. Copies come from staging, which is
- * kept until the journal is gone, so replaying a journal after a crash finishes the publish: the
- * layers end exactly as a clean run leaves them.
+ * A publish plan, written before any published object changes. Every object it deletes or
+ * overwrites is first backed up in the run's staging area, so until the date is committed the
+ * change can be undone exactly: a date that fails after (or while) publishing leaves the layers as
+ * they were, and a crashed run is rolled back by the next one.
  */
 export interface PublishJournal {
   readonly name: string;
   readonly runId: string;
   readonly copies: JournalCopy[];
+  /** Objects replaced by this publish; every one of them exists when the journal is written. */
   readonly deletes: JournalDelete[];
 }
 
-export async function applyJournal(store: ObjectStore, stagingBucket: string, journal: PublishJournal): Promise<void> {
-  await store.put(stagingBucket, journalKey(journal.name), JSON.stringify(journal));
-  await replay(store, journal);
-  await store.delete(stagingBucket, [journalKey(journal.name)]);
+interface StoredJournal extends PublishJournal {
+  readonly startedAt: string;
 }
 
-async function replay(store: ObjectStore, journal: PublishJournal): Promise<void> {
-  // New objects first, then the superseded ones; a target that is overwritten is never deleted.
+export const JOURNAL_PREFIX = 'journal/';
+const runJournalPrefix = (runId: string): string => `${JOURNAL_PREFIX}${runId}/`;
+const backupKey = (runId: string, bucket: string, key: string): string => `${runPrefix(runId)}superseded/${bucket}/${key}`;
+
+async function journalsOf(store: ObjectStore, stagingBucket: string, runId: string): Promise<string[]> {
+  return (await store.list(stagingBucket, runJournalPrefix(runId))).map((e) => e.key);
+}
+
+/** Applies a journal: record it, back up what it replaces, copy the new objects, delete the old. */
+export async function applyJournal(store: ObjectStore, stagingBucket: string, journal: PublishJournal): Promise<void> {
+  const sequence = (await journalsOf(store, stagingBucket, journal.runId)).length;
+  const stored: StoredJournal = { ...journal, startedAt: new Date().toISOString() };
+  await store.put(
+    stagingBucket,
+    `${runJournalPrefix(journal.runId)}${String(sequence).padStart(3, '0')}-${journal.name}.json`,
+    JSON.stringify(stored),
+  );
+  for (const del of journal.deletes) {
+    await store.copy(del.bucket, del.key, stagingBucket, backupKey(journal.runId, del.bucket, del.key));
+  }
   for (const copy of journal.copies) {
     await store.copy(copy.sourceBucket, copy.sourceKey, copy.targetBucket, copy.targetKey);
   }
@@ -47,17 +64,82 @@ async function replay(store: ObjectStore, journal: PublishJournal): Promise<void
   for (const [bucket, keys] of byBucket) await store.delete(bucket, keys);
 }
 
-/** Finishes every publish a crash left half-done. Returns the names of the journals replayed. */
-export async function recoverPendingJournals(store: ObjectStore, buckets: LakeBuckets): Promise<string[]> {
-  const pending = await store.list(buckets.staging, 'journal/');
-  const replayed: string[] = [];
-  for (const entry of pending) {
-    const text = await store.getText(buckets.staging, entry.key);
-    if (text === undefined) continue;
-    const journal = JSON.parse(text) as PublishJournal;
-    await replay(store, journal);
-    await store.delete(buckets.staging, [entry.key]);
-    replayed.push(journal.name);
+/** Undoes one applied (or half-applied) journal: new objects removed, replaced ones restored. */
+async function undo(store: ObjectStore, stagingBucket: string, journal: PublishJournal): Promise<void> {
+  const replaced = new Set(journal.deletes.map((d) => `${d.bucket}/${d.key}`));
+  const backups = new Set(
+    (await store.list(stagingBucket, `${runPrefix(journal.runId)}superseded/`)).map((e) => e.key),
+  );
+  const restore = async (bucket: string, key: string): Promise<boolean> => {
+    const backup = backupKey(journal.runId, bucket, key);
+    if (!backups.has(backup)) return false;
+    await store.copy(stagingBucket, backup, bucket, key);
+    return true;
+  };
+  for (const copy of journal.copies) {
+    const restored = replaced.has(`${copy.targetBucket}/${copy.targetKey}`) && (await restore(copy.targetBucket, copy.targetKey));
+    if (!restored) await store.delete(copy.targetBucket, [copy.targetKey]);
   }
-  return replayed;
+  // A replaced object without a backup was never touched: backups are all taken before any change.
+  for (const del of journal.deletes) await restore(del.bucket, del.key);
+}
+
+/** Rolls back the named journal of a run, if it is pending (a retried step starts clean). */
+export async function rollbackJournal(store: ObjectStore, stagingBucket: string, runId: string, name: string): Promise<boolean> {
+  const keys = (await journalsOf(store, stagingBucket, runId)).filter((k) => k.endsWith(`-${name}.json`));
+  for (const key of keys.reverse()) {
+    const text = await store.getText(stagingBucket, key);
+    if (text !== undefined) await undo(store, stagingBucket, JSON.parse(text) as PublishJournal);
+    await store.delete(stagingBucket, [key]);
+  }
+  return keys.length > 0;
+}
+
+/** Rolls back every pending journal of a run, newest first: the layers are as before the run. */
+export async function rollbackRun(store: ObjectStore, stagingBucket: string, runId: string): Promise<string[]> {
+  const keys = await journalsOf(store, stagingBucket, runId);
+  const names: string[] = [];
+  for (const key of [...keys].reverse()) {
+    const text = await store.getText(stagingBucket, key);
+    if (text !== undefined) {
+      const journal = JSON.parse(text) as PublishJournal;
+      await undo(store, stagingBucket, journal);
+      names.unshift(journal.name);
+    }
+    await store.delete(stagingBucket, [key]);
+  }
+  return names;
+}
+
+/** Makes a run's publishes final: its journals are dropped (the backups go with its staging area). */
+export async function commitRun(store: ObjectStore, stagingBucket: string, runId: string): Promise<void> {
+  const keys = await journalsOf(store, stagingBucket, runId);
+  if (keys.length > 0) await store.delete(stagingBucket, keys);
+}
+
+/**
+ * Rolls back runs that left journals behind (a killed process, a step that never reached its
+ * failure path) and started at least `minAgeMs` ago, so a run still in flight is never touched.
+ * Returns the run ids rolled back.
+ */
+export async function recoverPendingJournals(
+  store: ObjectStore,
+  stagingBucket: string,
+  minAgeMs = 0,
+  now: Date = new Date(),
+): Promise<string[]> {
+  const runs = new Map<string, number>();
+  for (const entry of await store.list(stagingBucket, JOURNAL_PREFIX)) {
+    const runId = entry.key.slice(JOURNAL_PREFIX.length).split('/')[0];
+    const text = await store.getText(stagingBucket, entry.key);
+    const started = text ? Date.parse((JSON.parse(text) as StoredJournal).startedAt ?? '') : NaN;
+    runs.set(runId, Math.min(runs.get(runId) ?? Infinity, Number.isNaN(started) ? 0 : started));
+  }
+  const recovered: string[] = [];
+  for (const [runId, started] of runs) {
+    if (now.getTime() - started < minAgeMs) continue;
+    await rollbackRun(store, stagingBucket, runId);
+    recovered.push(runId);
+  }
+  return recovered;
 }

@@ -91,6 +91,8 @@ const Q = {
   QuoteSeen: 3,
   /** After a closing quote and a CR: only LF may follow. */
   ClosedCr: 4,
+  /** After a CR outside quotes: only LF may follow (RFC 4180 has no bare CR in unquoted text). */
+  BareCr: 5,
 } as const;
 type QState = (typeof Q)[keyof typeof Q];
 
@@ -135,6 +137,8 @@ class QuoteScanner {
       this.fail(`unterminated quoted field (the quote opened on line ${this.quoteLine} is never closed)`);
     } else if (this.state === Q.ClosedCr) {
       this.fail(`a carriage return not followed by a line feed after a closing quote on line ${this.line}`);
+    } else if (this.state === Q.BareCr) {
+      this.fail(`a carriage return not followed by a line feed on line ${this.line}`);
     }
   }
 
@@ -150,6 +154,8 @@ class QuoteScanner {
           this.quoteLine = this.line;
         } else if (byte === LF) {
           this.line++;
+        } else if (byte === CR) {
+          this.state = Q.BareCr;
         } else if (byte !== COMMA) {
           this.state = Q.Unquoted;
         }
@@ -159,7 +165,15 @@ class QuoteScanner {
         else if (byte === LF) {
           this.line++;
           this.state = Q.FieldStart;
-        }
+        } else if (byte === CR) this.state = Q.BareCr;
+        return;
+      case Q.BareCr:
+        // A lone CR would end a record for some parsers and not for others (Python's csv splits
+        // there, csv-parse does not): outside quotes only CRLF is a line end, as RFC 4180 says.
+        if (byte === LF) {
+          this.line++;
+          this.state = Q.FieldStart;
+        } else this.fail(`a carriage return not followed by a line feed on line ${this.line}`);
         return;
       case Q.Quoted:
         if (byte === QUOTE) this.state = Q.QuoteSeen;
@@ -252,7 +266,7 @@ function parserOptions(onRecord: (record: string[], bytes: number) => void) {
     relax_quotes: true,
     skip_empty_lines: true,
     bom: true,
-    // LF or CRLF, in any mix; a lone CR is data. (csv-parse's auto-detection would lock onto the
+    // LF or CRLF, in any mix; a lone CR outside quotes is rejected by the scanner. (csv-parse's auto-detection would lock onto the
     // first line end it sees and would also accept CR-only files.)
     record_delimiter: ['\r\n', '\n'],
     max_record_size: MAX_RECORD_BYTES,

@@ -5,10 +5,12 @@
  *
  *  - every Glue table becomes a DuckDB view (same unqualified name, same column names and
  *    types) over `read_parquet('<location>/**\/*.parquet', hive_partitioning = true,
- *    hive_types = {...})`; partition keys keep their Glue type (string partitions stay VARCHAR,
- *    so `month=01` is `'01'` as in Athena). A location without Parquet files yet gives a view with
- *    the same columns and zero rows. Views are re-created on every `execute`, so files written
- *    since the last query are seen.
+ *    hive_types = {...}, union_by_name = true)`; partition keys keep their Glue type (string
+ *    partitions stay VARCHAR, so `month=01` is `'01'` as in Athena). Columns are read by name, like
+ *    Athena reads Parquet: a Glue column missing from some (or all) files reads as NULL there, so
+ *    files written before a contract version added a column stay readable. A location without
+ *    Parquet files yet gives a view with the same columns and zero rows. Views are re-created on
+ *    every `execute`, so files written since the last query are seen.
  *  - Trino functions that DuckDB lacks are provided as DuckDB macros (see `MACROS` below); the
  *    SQL text itself is never rewritten ...
  *  - ... with ONE exception: Athena's
@@ -136,21 +138,35 @@ function hasParquetFiles(dir: string): boolean {
   return false;
 }
 
-function viewSql(table: LocalTable): string {
-  const all = [...table.columns, ...table.partitionKeys];
-  if (!hasParquetFiles(table.location)) {
-    const cols = all.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`);
-    return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} WHERE false`;
-  }
-  const cols = all.map((c) => `CAST(${quoteIdent(c.name)} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`);
+/**
+ * `read_parquet(...)` over every Parquet file of the table. Columns are matched by name
+ * (`union_by_name`), as Athena reads Parquet: files written before a column was added to the
+ * contract (docs/schema-evolution.md) lack it and read as NULL.
+ */
+function readParquetSql(table: LocalTable): string {
   const glob = `${table.location.replace(/[\\/]+$/, '')}/**/*.parquet`;
   const hiveTypes = table.partitionKeys.map((k) => `${quoteLiteral(k.name)}: ${quoteLiteral(duckdbType(k.type))}`);
   const options = [`hive_partitioning = ${table.partitionKeys.length > 0 ? 'true' : 'false'}`];
   if (hiveTypes.length > 0) options.push(`hive_types = {${hiveTypes.join(', ')}}`);
-  return (
-    `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} ` +
-    `FROM read_parquet(${quoteLiteral(glob)}, ${options.join(', ')})`
-  );
+  options.push('union_by_name = true');
+  return `read_parquet(${quoteLiteral(glob)}, ${options.join(', ')})`;
+}
+
+/**
+ * The view of a Glue table. `fileColumns` are the (lower-cased) columns found in its Parquet files,
+ * undefined when it has none; a Glue column that no file has yet reads as NULL, as in Athena.
+ */
+function viewSql(table: LocalTable, fileColumns: ReadonlySet<string> | undefined): string {
+  const all = [...table.columns, ...table.partitionKeys];
+  if (!fileColumns) {
+    const cols = all.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`);
+    return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} WHERE false`;
+  }
+  const cols = all.map((c) => {
+    const source = fileColumns.has(c.name.toLowerCase()) ? quoteIdent(c.name) : 'NULL';
+    return `CAST(${source} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`;
+  });
+  return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} FROM ${readParquetSql(table)}`;
 }
 
 /** A parsed Athena `UNLOAD (<query>) TO '<uri>' WITH (...)` statement. */
@@ -301,8 +317,15 @@ export class LocalAthena {
     this.instance.closeSync();
   }
 
+  /** Lower-cased column names across the table's Parquet files; undefined when it has none. */
+  private async fileColumns(table: LocalTable): Promise<Set<string> | undefined> {
+    if (!hasParquetFiles(table.location)) return undefined;
+    const reader = await this.connection.runAndReadAll(`DESCRIBE SELECT * FROM ${readParquetSql(table)}`);
+    return new Set(reader.getRows().map((row) => String(row[0]).toLowerCase()));
+  }
+
   private async executeNow(sql: string, parameters: string[]): Promise<QueryResult> {
-    for (const table of this.options.tables) await this.connection.run(viewSql(table));
+    for (const table of this.options.tables) await this.connection.run(viewSql(table, await this.fileColumns(table)));
     const unload = parseUnload(sql);
     let statement = sql;
     if (unload) {

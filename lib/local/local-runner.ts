@@ -90,7 +90,9 @@ function bindTask(
   if (fn) {
     const core = LOCAL_HANDLERS[fn.handlerName];
     if (!core) throw new Error(`state ${stateName}: no local handler for ${fn.handlerName}`);
-    const env: Record<string, string> = { ...fn.environment };
+    // The lake lock makes a local run the only one on its lake, so any journal left behind
+    // belongs to a killed run and is rolled back at once.
+    const env: Record<string, string> = { ...fn.environment, JOURNAL_RECOVERY_MIN_AGE_MINUTES: '0' };
     if (options.maxQuarantineRatio !== undefined) env.MAX_QUARANTINE_RATIO = String(options.maxQuarantineRatio);
     return (input) => core(input, { store, env });
   }
