@@ -27,7 +27,9 @@ java_major=$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head 
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "txlake setup: installing Node packages" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # npm install, not npm ci: the lock lists optional per-platform DuckDB bindings that a registry
+  # mirror may not serve, which npm ci treats as an out-of-sync lock.
+  npm install --no-audit --no-fund --loglevel=error >&2
 fi
 
 stamp=.venv/.requirements.sha
@@ -37,5 +39,12 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   "$PYTHON" -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r glue-scripts/requirements.txt >&2
   echo "$want" > "$stamp"
+fi
+
+classpath=tools/trino-parser/target/classpath.txt
+if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; then
+  command -v mvn >/dev/null || fail "Maven 3 is required to fetch Trino's SQL parser (tools/trino-parser); 'mvn' is not on PATH"
+  echo "txlake setup: resolving Trino's SQL parser (tools/trino-parser)" >&2
+  mvn -B -q -f tools/trino-parser/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
 fi
 echo "txlake setup: ready" >&2

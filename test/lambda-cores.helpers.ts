@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { FsObjectStore, type ObjectEntry, type ObjectStore } from '../lambdas/shared/object-store';
 import type { LakeBuckets } from '../lambdas/shared/runtime';
 import { publish } from '../lambdas/publish/core';
+import { commitRun } from '../lambdas/shared/journal';
 
 /** Shared helpers of the lambda-core tests (not a test file itself). */
 
@@ -66,10 +67,19 @@ export async function diskDirs(root: string): Promise<string[]> {
   return out.sort();
 }
 
-/** The objects of one bucket under `prefix` as key → content, via the store. */
+/**
+ * Exact, readable rendering of an object's bytes: the utf8 text when the bytes are valid utf8
+ * (they round-trip), else `base64:<bytes>`. Two renderings are equal iff the bytes are.
+ */
+export function renderBytes(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) && !text.startsWith('base64:') ? text : `base64:${bytes.toString('base64')}`;
+}
+
+/** The objects of one bucket under `prefix` as key → content (byte-exact, see renderBytes), via the store. */
 export async function contents(store: ObjectStore, bucket: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const entry of await store.list(bucket, prefix)) out[entry.key] = (await store.getBytes(bucket, entry.key)).toString('utf8');
+  for (const entry of await store.list(bucket, prefix)) out[entry.key] = renderBytes(await store.getBytes(bucket, entry.key));
   return out;
 }
 
@@ -202,17 +212,67 @@ export async function stage(store: ObjectStore, date: string, runId: string, spe
   await seed(store, { staging: files });
 }
 
-/** What record-run does after a date: the run's staging area goes. */
+/** What record-run does after a date: the run's staging area goes (backups of replaced objects included). */
 export async function clearStaging(store: ObjectStore, runId: string): Promise<void> {
   const staged = await store.list('staging', `runs/${runId}/`);
   await store.delete('staging', staged.map((e) => e.key));
 }
 
+/** What record-run does for a SUCCEEDED date: the run's journals are committed, its staging area cleared. */
+export async function commitAndClear(store: ObjectStore, runId: string): Promise<void> {
+  await commitRun(store, 'staging', runId);
+  await clearStaging(store, runId);
+}
+
+/** Stages a run, publishes it and commits it (as a succeeded date). */
 export async function stageAndPublish(store: ObjectStore, date: string, runId: string, spec: StageSpec) {
   await stage(store, date, runId, spec);
   const result = await publish({ ingestDate: date, runId }, { store, buckets: BUCKETS });
-  await clearStaging(store, runId);
+  await commitAndClear(store, runId);
   return result;
+}
+
+/** Every object of every bucket (staging included), byte-exact, as `bucket/key` → content. */
+export async function wholeLake(store: ObjectStore): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const bucket of ALL_BUCKETS) {
+    for (const [key, value] of Object.entries(await contents(store, bucket))) out[`${bucket}/${key}`] = value;
+  }
+  return sortedRecord(out);
+}
+
+/** Copies every object of `from` (all buckets) into `to`, byte for byte. */
+export async function copyLake(from: ObjectStore, to: ObjectStore): Promise<void> {
+  for (const bucket of ALL_BUCKETS) {
+    for (const entry of await from.list(bucket, '')) await to.put(bucket, entry.key, await from.getBytes(bucket, entry.key));
+  }
+}
+
+/**
+ * Runs `op` on a store that crashes before its `crashAt`-th mutation. Resolves true when it crashed,
+ * false when it finished; any other error is rethrown.
+ */
+export async function crashes(op: (store: ObjectStore) => Promise<unknown>, store: ObjectStore, crashAt: number): Promise<boolean> {
+  try {
+    await op(new CrashingStore(store, crashAt));
+    return false;
+  } catch (error) {
+    if (error instanceof SimulatedCrash) return true;
+    throw error;
+  }
+}
+
+/** The mutations `op` performs on a copy of `store`'s lake (the copy is thrown away). */
+export async function mutationsOf(store: ObjectStore, op: (store: ObjectStore) => Promise<unknown>): Promise<string[]> {
+  const probe = tempLake();
+  try {
+    await copyLake(store, probe.store);
+    const counting = new CrashingStore(probe.store, Infinity);
+    await op(counting);
+    return counting.log;
+  } finally {
+    probe.cleanup();
+  }
 }
 
 export const rejectionsJson = (date: string, runId: string, names: string[]) =>

@@ -2,12 +2,17 @@ import * as fc from 'fast-check';
 import { PipelineError } from '../lambdas/shared/errors';
 import { monthOfKey, isCalendarDate } from '../lambdas/shared/lake-layout';
 import { auditCounts, qualityGate, summarize, type JobCounts, type LandingSummary } from '../lambdas/quality-gate/core';
-import { isDataFile, publish } from '../lambdas/publish/core';
+import { isDataFile, isUnloadDataFile, publish } from '../lambdas/publish/core';
 import { publishGold } from '../lambdas/publish-gold/core';
 import { failureCode, recordRun, type RecordEvent } from '../lambdas/record-run/core';
+import { commitRun, recoverPendingJournals, rollbackRun } from '../lambdas/shared/journal';
+import type { ObjectStore } from '../lambdas/shared/object-store';
 import {
   BUCKETS,
+  commitAndClear,
   contents,
+  crashes,
+  mutationsOf,
   diskDirs,
   diskFiles,
   publishedState,
@@ -211,6 +216,20 @@ describe('qualityGate (reads the job counts from staging)', () => {
 // Publish
 // ---------------------------------------------------------------------------------------------
 
+describe('isUnloadDataFile', () => {
+  test('Athena UNLOAD files (no extension) and Parquet files; not markers, hidden or metadata files', () => {
+    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/20240701_144951_00037_v74wa_1ad6f92e-a1e0-471e-933c-0e33736726fd')).toBe(true);
+    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/x.parquet')).toBe(true);
+    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/_SUCCESS')).toBe(false);
+    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/.x.crc')).toBe(false);
+    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/x.crc')).toBe(false);
+    expect(isUnloadDataFile('gold-refresh/q-manifest.csv.metadata')).toBe(false);
+    expect(isUnloadDataFile('gold-refresh/q.manifest')).toBe(false);
+    expect(isUnloadDataFile('gold-refresh/year=2024_$folder$')).toBe(false);
+    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/')).toBe(false);
+  });
+});
+
 describe('isDataFile', () => {
   test('Spark data files only', () => {
     expect(isDataFile('a/part-00000-x.c000.snappy.parquet')).toBe(true);
@@ -261,11 +280,16 @@ describe('publish', () => {
     });
     // Rejected files are byte-identical.
     expect((await lake.store.getBytes('quarantine', `files/ingest_date=${D}/bad.csv`)).equals(Buffer.from('raw,bad\r\n\u00ff'))).toBe(true);
-    // Staging: the run's area is kept (record-run clears it) plus the rejections document; no journal, no refresh leftovers.
-    expect(await contents(lake.store, 'staging')).toEqual({
-      ...stagingBefore,
-      [`runs/${R1}/rejections.json`]: rejectionsJson(D, R1, ['bad.csv']),
-    });
+    // Staging: the run's area is kept (record-run clears it) plus the rejections document and the
+    // pending journal (nothing replaced, so no backups); no refresh leftovers.
+    const { [`journal/${R1}/000-publish.json`]: journal, ...staging } = await contents(lake.store, 'staging');
+    expect(staging).toEqual({ ...stagingBefore, [`runs/${R1}/rejections.json`]: rejectionsJson(D, R1, ['bad.csv']) });
+    expect(JSON.parse(journal)).toMatchObject({ name: 'publish', runId: R1, deletes: [] });
+    // Committing drops the journal and changes nothing published.
+    const published = await publishedState(lake.store);
+    await commitRun(lake.store, 'staging', R1);
+    expect(await contents(lake.store, 'staging')).toEqual({ ...stagingBefore, [`runs/${R1}/rejections.json`]: rejectionsJson(D, R1, ['bad.csv']) });
+    expect(await publishedState(lake.store)).toEqual(published);
     // Nothing but the published objects on disk (no temporary files).
     const disk = await diskFiles(lake.root);
     expect(Object.keys(disk).filter((k) => !k.startsWith('staging/'))).toEqual(Object.keys(await publishedState(lake.store)));
@@ -369,15 +393,37 @@ describe('publish', () => {
     const state = await publishedState(lake.store);
     const second = await publish({ ingestDate: D, runId: R2 }, { store: lake.store, buckets: BUCKETS });
     expect(await publishedState(lake.store)).toEqual(state);
+    // The retry starts from the layers as they were before the first attempt: January still counts.
     expect(first.from_month).toBe('2024-01');
-    // The retry no longer sees January (already replaced); it still reports its own months.
-    expect(second.from_month).toBe('2024-02');
+    expect(second.from_month).toBe('2024-01');
+    expect(second).toEqual(first);
+    expect(await lake.store.list('staging', `journal/${R2}/`)).toEqual([{ key: `journal/${R2}/000-publish.json`, size: expect.any(Number) }]);
     expect(Object.keys(state)).toEqual([
       `condemned/transactions/ingest_date=${D}/${R2}_00000.parquet`,
       `quarantine/file_rejections/ingest_date=${D}/rejections.json`,
       `quarantine/files/ingest_date=${D}/s.csv`,
       `silver/transactions/year=2024/month=02/${D}_${R2}_00000.parquet`,
     ]);
+  });
+
+  test('REGRESSION (bug 3): a retried publish after a crash mid-way computes from_month from the pre-run state', async () => {
+    await stageAndPublish(lake.store, D, R1, { silver: { '2024-01': ['old-jan'], '2024-03': ['old-mar'] } });
+    const R2 = `${D}_e2`;
+    await stage(lake.store, D, R2, { silver: { '2024-03': ['new-mar'] } });
+    const run = (store: ObjectStore) => publish({ ingestDate: D, runId: R2 }, { store, buckets: BUCKETS });
+    const log = await mutationsOf(lake.store, run);
+    // The first attempt dies right after deleting the old January file.
+    const k = log.findIndex((op) => op.startsWith('delete silver/transactions/year=2024/month=01/')) + 1;
+    expect(k).toBeGreaterThan(0);
+    expect(await crashes(run, lake.store, k)).toBe(true);
+    expect(Object.keys(await contents(lake.store, 'silver'))).not.toContain(`transactions/year=2024/month=01/${D}_${R1}_00000.parquet`);
+    // Step Functions retries the step.
+    const retry = await run(lake.store);
+    await commitAndClear(lake.store, R2);
+    expect(await publishedState(lake.store)).toEqual({ [`silver/transactions/year=2024/month=03/${D}_${R2}_00000.parquet`]: 'new-mar' });
+    // January lost rows, so the gold refresh must start in January.
+    expect(retry.from_month).toBe('2024-01');
+    expect(retry.gold_parameters).toEqual(["'2024-01'"]);
   });
 
   test('property: after any sequence of publishes, each date shows exactly its LAST publish', async () => {
@@ -481,8 +527,65 @@ describe('publishGold', () => {
       'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'report-q4',
     });
     expect(await diskDirs(lake.root)).not.toContain('gold/monthly_balances/year=2024/month=03');
-    // The refresh output and the journal are gone; the rest of staging is untouched.
-    expect(await contents(lake.store, 'staging')).toEqual({ 'runs/x/keep.json': 'keep' });
+    // Pending until the date is recorded: the journal and the backups of what it replaced.
+    const pending = Object.fromEntries(Object.entries(await contents(lake.store, 'staging')).filter(([k]) => !k.startsWith('gold-refresh/')));
+    expect(Object.keys(pending)).toEqual([
+      'journal/R9/000-publish-gold.json',
+      'runs/R9/superseded/gold/monthly_balances/year=2024/month=02/r0_00000.parquet',
+      'runs/R9/superseded/gold/monthly_balances/year=2024/month=03/r0_00000.parquet',
+      'runs/R9/superseded/gold/monthly_balances/year=2024/month=03/r0_00001.parquet',
+      'runs/R9/superseded/gold/reports/balance_history/quarter=2024-Q1/balance_history.csv',
+      'runs/x/keep.json',
+    ]);
+    expect(pending['runs/R9/superseded/gold/monthly_balances/year=2024/month=03/r0_00001.parquet']).toBe('g-2024-03b');
+    // Committed and cleared (record-run): the rest of staging is untouched.
+    await commitAndClear(lake.store, 'R9');
+    expect(
+      Object.fromEntries(Object.entries(await contents(lake.store, 'staging')).filter(([k]) => !k.startsWith('gold-refresh/'))),
+    ).toEqual({ 'runs/x/keep.json': 'keep' });
+  });
+
+  test('REGRESSION (bug 1): Athena UNLOAD output files without an extension are published', async () => {
+    await seed(lake.store, {
+      gold: { 'monthly_balances/year=2024/month=02/r0_00000.parquet': 'old-feb', 'monthly_balances/year=2024/month=01/r0_00000.parquet': 'jan' },
+      staging: {
+        // Athena UNLOAD names its Parquet files <queryid>_<uuid>, without an extension
+        'gold-refresh/year=2024/month=02/20240701_144951_00037_v74wa_1ad6f92e-a1e0-471e-933c-0e33736726fd': 'new-feb',
+        'gold-refresh/year=2024/month=03/20240701_144951_00037_v74wa_2bd6f92e-a1e0-471e-933c-0e33736726fd': 'new-mar',
+        'gold-refresh/year=2024/month=03/20240701_144951_00037_v74wa_2bd6f92e.metadata': 'meta',
+        'gold-refresh/year=2024/month=03/_SUCCESS': '',
+      },
+    });
+    const result = await publishGold({ runId: 'R', fromMonth: '2024-02' }, { store: lake.store, buckets: BUCKETS });
+    expect(result).toEqual({ from_month: '2024-02', partitions_written: 2, files_written: 2 });
+    expect(await contents(lake.store, 'gold')).toEqual({
+      'monthly_balances/year=2024/month=01/r0_00000.parquet': 'jan',
+      'monthly_balances/year=2024/month=02/R_00000.parquet': 'new-feb',
+      'monthly_balances/year=2024/month=03/R_00001.parquet': 'new-mar',
+    });
+  });
+
+  test('a retried publishGold starts from gold as it was before its first attempt', async () => {
+    await seed(lake.store, {
+      gold: GOLD_BEFORE,
+      staging: { 'gold-refresh/year=2024/month=03/a': 'n-03' },
+    });
+    const run = (store: ObjectStore) => publishGold({ runId: 'R', fromMonth: '2024-03', reportQuarter: '2024-Q1' }, { store, buckets: BUCKETS });
+    await run(lake.store);
+    const once = await contents(lake.store, 'gold');
+    expect(once).toEqual({
+      'monthly_balances/year=2023/month=12/r0_00000.parquet': 'g-2023-12',
+      'monthly_balances/year=2024/month=01/r0_00000.parquet': 'g-2024-01',
+      'monthly_balances/year=2024/month=02/r0_00000.parquet': 'g-2024-02',
+      'monthly_balances/year=2024/month=03/R_00000.parquet': 'n-03',
+      'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'report-q4',
+    });
+    // Retried after it finished (e.g. the Lambda's response was lost): the same gold.
+    await seed(lake.store, { staging: { 'gold-refresh/year=2024/month=03/a': 'n-03' } });
+    await run(lake.store);
+    expect(await contents(lake.store, 'gold')).toEqual(once);
+    expect(await rollbackRun(lake.store, 'staging', 'R')).toEqual(['publish-gold']);
+    expect(await contents(lake.store, 'gold')).toEqual(GOLD_BEFORE);
   });
 
   test('adds new months after the existing ones; without a report quarter reports stay', async () => {
@@ -728,6 +831,93 @@ describe('recordRun', () => {
     });
     expect(await contents(lake.store, 'staging')).toEqual({ [`run-records/exec1/${DATE}.json`]: JSON.stringify(out.record, null, 2) });
     expect(out.notification.subject).toBe(`txlake NO_DATA ${DATE}`);
+  });
+
+  describe('the date\'s publishes: committed when it succeeds, rolled back when it fails', () => {
+    const D = '2024-03-05';
+    const R1 = `${D}_e1`;
+    const R2 = `${D}_e2`;
+    async function publishedRun(): Promise<{ before: Record<string, string>; after: Record<string, string> }> {
+      await stageAndPublish(lake.store, D, R1, {
+        silver: { '2024-01': ['old-jan'], '2024-02': ['old-feb'] },
+        quarantine: ['old-q'],
+        rejected: { 'r.csv': 'old-r' },
+      });
+      await seed(lake.store, {
+        gold: {
+          'monthly_balances/year=2024/month=01/r0_00000.parquet': 'g-01',
+          'monthly_balances/year=2024/month=02/r0_00000.parquet': 'g-02',
+          'reports/balance_history/quarter=2024-Q1/balance_history.csv': 'report',
+        },
+      });
+      const before = await publishedState(lake.store);
+      await stage(lake.store, D, R2, { silver: { '2024-02': ['new-feb'] }, condemned: ['new-c'], rejected: { 'r.csv': 'new-r' } });
+      const result = await publish({ ingestDate: D, runId: R2 }, { store: lake.store, buckets: BUCKETS });
+      expect(result.from_month).toBe('2024-01');
+      await seed(lake.store, { staging: { 'gold-refresh/year=2024/month=02/20240701_q_1': 'g-new-02' } });
+      await publishGold({ runId: R2, fromMonth: result.from_month!, reportQuarter: '2024-Q1' }, { store: lake.store, buckets: BUCKETS });
+      const after = await publishedState(lake.store);
+      expect(after).toEqual({
+        [`condemned/transactions/ingest_date=${D}/${R2}_00000.parquet`]: 'new-c',
+        [`gold/monthly_balances/year=2024/month=02/${R2}_00000.parquet`]: 'g-new-02',
+        [`quarantine/file_rejections/ingest_date=${D}/rejections.json`]: rejectionsJson(D, R2, ['r.csv']),
+        [`quarantine/files/ingest_date=${D}/r.csv`]: 'new-r',
+        [`silver/transactions/year=2024/month=02/${D}_${R2}_00000.parquet`]: 'new-feb',
+      });
+      return { before, after };
+    }
+    const event = (status: 'SUCCEEDED' | 'FAILED' | 'NO_DATA'): RecordEvent => ({
+      status,
+      execution_id: 'e2',
+      current: { ingest_date: D, run_id: R2, ...(status === 'FAILED' ? { error: { Error: 'REPORT_FAILED', Cause: 'x' } } : {}) },
+    });
+
+    test('FAILED after publish and publishGold: silver, quarantine, condemned and gold exactly as before', async () => {
+      const { before } = await publishedRun();
+      await recordRun(event('FAILED'), { store: lake.store, stagingBucket: 'staging' });
+      expect(await publishedState(lake.store)).toEqual(before);
+      expect(await lake.store.list('staging', 'journal/')).toEqual([]);
+      expect(await lake.store.list('staging', `runs/${R2}/`)).toEqual([]);
+      expect(await recoverPendingJournals(lake.store, 'staging')).toEqual([]);
+      expect(await publishedState(lake.store)).toEqual(before);
+    });
+
+    test.each(['SUCCEEDED', 'NO_DATA'] as const)('%s: the after state is final (a later rollback changes nothing)', async (status) => {
+      const { after } = await publishedRun();
+      await recordRun(event(status), { store: lake.store, stagingBucket: 'staging' });
+      expect(await publishedState(lake.store)).toEqual(after);
+      expect(await lake.store.list('staging', 'journal/')).toEqual([]);
+      expect(await lake.store.list('staging', `runs/${R2}/`)).toEqual([]);
+      expect(await rollbackRun(lake.store, 'staging', R2)).toEqual([]);
+      expect(await recoverPendingJournals(lake.store, 'staging')).toEqual([]);
+      expect(await publishedState(lake.store)).toEqual(after);
+    });
+
+    test('REGRESSION (bug 2): a crashed publish recorded FAILED is rolled back; later runs do not fail', async () => {
+      await stageAndPublish(lake.store, D, R1, { silver: { '2024-01': ['old-jan'] }, rejected: { 'r.csv': 'old-r' } });
+      const before = await publishedState(lake.store);
+      await stage(lake.store, D, R2, { silver: { '2024-01': ['new-jan'], '2024-02': ['new-feb'] } });
+      const run = (store: ObjectStore) => publish({ ingestDate: D, runId: R2 }, { store, buckets: BUCKETS });
+      // publish dies (timeout / Lambda crash) after writing its journal and the first copy
+      const log = await mutationsOf(lake.store, run);
+      const k = log.findIndex((op) => op.startsWith('copy ') && op.includes('-> silver/')) + 1;
+      expect(k).toBeGreaterThan(1);
+      expect(await crashes(run, lake.store, k)).toBe(true);
+      expect(await publishedState(lake.store)).not.toEqual(before);
+      // the state machine catches the failure and records the date
+      const out = await recordRun(
+        { status: 'FAILED', execution_id: 'e2', current: { ingest_date: D, run_id: R2, error: { Error: 'Lambda.Unknown', Cause: 'timeout' } } },
+        { store: lake.store, stagingBucket: 'staging' },
+      );
+      expect(out.record.error).toBe('PIPELINE_FAILED');
+      expect(await publishedState(lake.store)).toEqual(before);
+      // the next execution's resolve-run finds nothing to recover, and the next run of the date succeeds
+      await expect(recoverPendingJournals(lake.store, 'staging')).resolves.toEqual([]);
+      const R3 = `${D}_e3`;
+      const result = await stageAndPublish(lake.store, D, R3, { silver: { '2024-02': ['n3'] } });
+      expect(result.from_month).toBe('2024-01');
+      expect(await publishedState(lake.store)).toEqual({ [`silver/transactions/year=2024/month=02/${D}_${R3}_00000.parquet`]: 'n3' });
+    });
   });
 
   test('the subject is cut to 99 characters', async () => {

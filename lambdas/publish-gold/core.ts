@@ -49,12 +49,8 @@ export async function publishGold(
       deletes.push({ bucket: buckets.gold, key: entry.key });
     }
   }
+  // The refresh output stays in staging: a retry of this step must find all of it again (the next
+  // publish clears it before the next refresh).
   await applyJournal(store, buckets.staging, { name: 'publish-gold', runId: input.runId, copies, deletes });
-  const leftovers = await store.list(buckets.staging, GOLD_REFRESH_PREFIX);
-  if (leftovers.length > 0)
-    await store.delete(
-      buckets.staging,
-      leftovers.map((e) => e.key),
-    );
   return { from_month: input.fromMonth, partitions_written: partitions.size, files_written: copies.length };
 }

@@ -1,4 +1,4 @@
-import { applyJournal, type JournalCopy, type JournalDelete, rollbackRun } from '../shared/journal';
+import { applyJournal, type JournalCopy, type JournalDelete, rollbackOtherRuns, rollbackRun } from '../shared/journal';
 import {
   CONDEMNED_PREFIX,
   GOLD_REFRESH_PREFIX,
@@ -57,8 +57,10 @@ export async function publish(
 ): Promise<PublishResult> {
   const { store, buckets } = deps;
   const { ingestDate, runId } = input;
-  // A retried publish (after a timeout or crash) starts from the layers as they were before it.
+  // A retried publish (after a timeout or crash) starts from the layers as they were before it,
+  // and so does one that finds a dead run's publish still pending.
   await rollbackRun(store, buckets.staging, runId);
+  await rollbackOtherRuns(store, buckets.staging, runId);
   const staged = `${runPrefix(runId)}`;
   const copies: JournalCopy[] = [];
   const deletes: JournalDelete[] = [];

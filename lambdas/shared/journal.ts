@@ -77,8 +77,10 @@ async function undo(store: ObjectStore, stagingBucket: string, journal: PublishJ
     return true;
   };
   for (const copy of journal.copies) {
-    const restored = replaced.has(`${copy.targetBucket}/${copy.targetKey}`) && (await restore(copy.targetBucket, copy.targetKey));
-    if (!restored) await store.delete(copy.targetBucket, [copy.targetKey]);
+    // A target that replaced an object is restored from its backup, or was never written if the
+    // backup was not taken yet (backups all precede the first copy); a new target is removed.
+    if (replaced.has(`${copy.targetBucket}/${copy.targetKey}`)) await restore(copy.targetBucket, copy.targetKey);
+    else await store.delete(copy.targetBucket, [copy.targetKey]);
   }
   // A replaced object without a backup was never touched: backups are all taken before any change.
   for (const del of journal.deletes) await restore(del.bucket, del.key);
@@ -109,6 +111,21 @@ export async function rollbackRun(store: ObjectStore, stagingBucket: string, run
     await store.delete(stagingBucket, [key]);
   }
   return names;
+}
+
+/**
+ * Rolls back every pending run except `runId`. Publishing is exclusive (one run at a time works
+ * on a lake: gold spans all dates), so journals of another run belong to a run that died before
+ * its record step: undone before this run publishes, they can never be restored over it later.
+ */
+export async function rollbackOtherRuns(store: ObjectStore, stagingBucket: string, runId: string): Promise<string[]> {
+  const others = new Set<string>();
+  for (const entry of await store.list(stagingBucket, JOURNAL_PREFIX)) {
+    const owner = entry.key.slice(JOURNAL_PREFIX.length).split('/')[0];
+    if (owner !== runId) others.add(owner);
+  }
+  for (const other of others) await rollbackRun(store, stagingBucket, other);
+  return [...others];
 }
 
 /** Makes a run's publishes final: its journals are dropped (the backups go with its staging area). */
