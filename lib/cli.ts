@@ -222,6 +222,10 @@ export function buildCli(io: CliIo, setExitCode: (code: number) => void): Comman
 
 /** Runs the CLI; returns the exit code (0 ok, 1 a date failed, 2 usage error). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 0) {
+    io.stderr('txlake: missing command: land, run, backfill or balance-history (see txlake --help)\n');
+    return 2;
+  }
   let code = 0;
   const program = buildCli(io, (c) => {
     code = c;
