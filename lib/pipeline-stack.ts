@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { Contract } from './contract';
 import { DailySchedule } from './daily-schedule';
 import { IngestionJob } from './ingestion-job';
+import { grantObjects } from './lake-grants';
 import { PipelineFunction } from './pipeline-function';
 import { PipelineStateMachine } from './pipeline-state-machine';
 import type { EnvironmentSettings } from './settings';
@@ -62,24 +63,29 @@ export class PipelineStack extends Stack {
     const publishGold = step('PublishGold', 'publish-gold', 'txlake: publish refreshed gold months');
     const recordRun = step('RecordRun', 'record-run', 'txlake: record how a date ended');
 
-    // Grants per step: each reads and writes only what it touches.
-    buckets.staging.grantReadWrite(resolveRun.function);
-    for (const b of [buckets.bronze, buckets.silver, buckets.gold, buckets.quarantine, buckets.condemned]) {
-      b.grantReadWrite(resolveRun.function); // replays an interrupted publish journal
-    }
-    buckets.bronze.grantRead(validateLanding.function, 'transactions/*');
-    buckets.staging.grantReadWrite(validateLanding.function, 'runs/*');
-    buckets.staging.grantRead(qualityGate.function, 'runs/*');
-    buckets.staging.grantReadWrite(publish.function);
-    buckets.silver.grantReadWrite(publish.function, 'transactions/*');
-    buckets.quarantine.grantReadWrite(publish.function);
-    buckets.condemned.grantReadWrite(publish.function, 'transactions/*');
-    buckets.staging.grantReadWrite(publishGold.function);
-    buckets.gold.grantReadWrite(publishGold.function);
-    buckets.staging.grantReadWrite(recordRun.function);
-    // Recording a failed date rolls back what the date had published.
-    for (const b of [buckets.silver, buckets.gold, buckets.quarantine, buckets.condemned]) b.grantReadWrite(recordRun.function);
-    athenaResults.grantRead(recordRun.function);
+    // Grants per step: each reads and writes only what it touches, with explicit actions.
+    const all = { read: true, write: true, delete: true };
+    const lakeLayers = [buckets.silver, buckets.gold, buckets.quarantine, buckets.condemned];
+    grantObjects(resolveRun.function, buckets.staging, key, all); // rolls back a dead run's journal
+    for (const b of lakeLayers) grantObjects(resolveRun.function, b, key, all);
+    grantObjects(validateLanding.function, buckets.bronze, key, { prefix: 'transactions/', read: true });
+    grantObjects(validateLanding.function, buckets.staging, key, {
+      prefix: 'runs/',
+      read: true,
+      write: true,
+      delete: true,
+    });
+    grantObjects(qualityGate.function, buckets.staging, key, { prefix: 'runs/', read: true });
+    grantObjects(publish.function, buckets.staging, key, all);
+    for (const b of [buckets.silver, buckets.quarantine, buckets.condemned])
+      grantObjects(publish.function, b, key, all);
+    grantObjects(publish.function, buckets.gold, key, all); // rolls back a dead run's gold journal
+    grantObjects(publishGold.function, buckets.staging, key, all);
+    grantObjects(publishGold.function, buckets.gold, key, all);
+    // Recording a date commits or rolls back what it published, and files the report.
+    grantObjects(recordRun.function, buckets.staging, key, all);
+    for (const b of lakeLayers) grantObjects(recordRun.function, b, key, all);
+    grantObjects(recordRun.function, athenaResults, key, { read: true });
 
     const job = new IngestionJob(this, 'IngestionJob', {
       envName: settings.envName,

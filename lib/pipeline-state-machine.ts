@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { grantObjects } from './lake-grants';
 
 /** The pipeline's Lambda steps. */
 export interface PipelineFunctions {
@@ -278,11 +279,11 @@ export class PipelineStateMachine extends Construct {
       timeout: Duration.hours(24),
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
-    // The Glue .sync integration and the Athena steps need to read and write the lake.
-    props.stagingBucket.grantReadWrite(this.stateMachine, 'gold-refresh/*');
-    props.silverBucket.grantRead(this.stateMachine, 'transactions/*');
-    props.goldBucket.grantRead(this.stateMachine, 'monthly_balances/*');
-    props.athenaResultsBucket.grantReadWrite(this.stateMachine);
-    props.key.grantEncryptDecrypt(this.stateMachine);
+    // The Athena steps read silver and gold and write the refresh output and query results.
+    const machine = this.stateMachine;
+    grantObjects(machine, props.silverBucket, props.key, { prefix: 'transactions/', read: true });
+    grantObjects(machine, props.goldBucket, props.key, { prefix: 'monthly_balances/', read: true });
+    grantObjects(machine, props.stagingBucket, props.key, { prefix: 'gold-refresh/', read: true, write: true });
+    grantObjects(machine, props.athenaResultsBucket, props.key, { read: true, write: true });
   }
 }

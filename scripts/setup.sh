@@ -46,5 +46,6 @@ if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; the
   command -v mvn >/dev/null || fail "Maven 3 is required to fetch Trino's SQL parser (tools/trino-parser); 'mvn' is not on PATH"
   echo "txlake setup: resolving Trino's SQL parser (tools/trino-parser)" >&2
   mvn -B -q -f tools/trino-parser/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
+  touch "$classpath" # Maven leaves an unchanged file as it was
 fi
 echo "txlake setup: ready" >&2

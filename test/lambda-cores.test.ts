@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import { PipelineError } from '../lambdas/shared/errors';
 import { monthOfKey, isCalendarDate } from '../lambdas/shared/lake-layout';
 import { auditCounts, qualityGate, summarize, type JobCounts, type LandingSummary } from '../lambdas/quality-gate/core';
-import { isDataFile, isUnloadDataFile, publish } from '../lambdas/publish/core';
+import { isDataFile, isUnloadDataFile, nextMonth, publish } from '../lambdas/publish/core';
 import { publishGold } from '../lambdas/publish-gold/core';
 import { failureCode, recordRun, type RecordEvent } from '../lambdas/record-run/core';
 import { commitRun, recoverPendingJournals, rollbackRun } from '../lambdas/shared/journal';
@@ -43,7 +43,13 @@ const landing = (records: number, over: Partial<LandingSummary> = {}): LandingSu
   ...over,
 });
 
-const counts = (read: number, silver: number, quarantined: number, condemned: number, over: Partial<JobCounts> = {}): JobCounts => ({
+const counts = (
+  read: number,
+  silver: number,
+  quarantined: number,
+  condemned: number,
+  over: Partial<JobCounts> = {},
+): JobCounts => ({
   read,
   silver,
   quarantined,
@@ -67,24 +73,38 @@ function pipelineError(fn: () => unknown): PipelineError {
 
 describe('auditCounts', () => {
   test('a ratio exactly at the limit passes; one more quarantined row fails', () => {
-    expect(auditCounts(landing(10), counts(10, 9, 1, 0), 0.1).rows).toEqual({ read: 10, silver: 9, quarantined: 1, condemned: 0 });
+    expect(auditCounts(landing(10), counts(10, 9, 1, 0), 0.1).rows).toEqual({
+      read: 10,
+      silver: 9,
+      quarantined: 1,
+      condemned: 0,
+    });
     const e = pipelineError(() => auditCounts(landing(10), counts(10, 8, 2, 0), 0.1));
     expect(e.name).toBe('QUALITY_GATE_FAILED');
     expect(e.code).toBe('QUALITY_GATE_FAILED');
     expect(e.message).toBe('2 of 10 rows quarantined (20.00%), above the limit of 10.00%');
 
     expect(auditCounts(landing(100), counts(100, 88, 10, 2), 0.1).rows.quarantined).toBe(10);
-    expect(pipelineError(() => auditCounts(landing(100), counts(100, 87, 11, 2), 0.1)).name).toBe('QUALITY_GATE_FAILED');
+    expect(pipelineError(() => auditCounts(landing(100), counts(100, 87, 11, 2), 0.1)).name).toBe(
+      'QUALITY_GATE_FAILED',
+    );
     // Decimal ratios that are not exact binary fractions.
     expect(auditCounts(landing(100), counts(100, 93, 7, 0), 0.07).rows.quarantined).toBe(7);
-    expect(pipelineError(() => auditCounts(landing(100), counts(100, 92, 8, 0), 0.07)).name).toBe('QUALITY_GATE_FAILED');
+    expect(pipelineError(() => auditCounts(landing(100), counts(100, 92, 8, 0), 0.07)).name).toBe(
+      'QUALITY_GATE_FAILED',
+    );
     expect(auditCounts(landing(10), counts(10, 7, 3, 0), 0.3).rows.quarantined).toBe(3);
     expect(auditCounts(landing(3), counts(3, 2, 1, 0), 1 / 3).rows.quarantined).toBe(1);
     expect(pipelineError(() => auditCounts(landing(3), counts(3, 1, 2, 0), 1 / 3)).name).toBe('QUALITY_GATE_FAILED');
   });
 
   test('condemned rows do not count towards the quarantine ratio', () => {
-    expect(auditCounts(landing(10), counts(10, 1, 1, 8), 0.1).rows).toEqual({ read: 10, silver: 1, quarantined: 1, condemned: 8 });
+    expect(auditCounts(landing(10), counts(10, 1, 1, 8), 0.1).rows).toEqual({
+      read: 10,
+      silver: 1,
+      quarantined: 1,
+      condemned: 8,
+    });
   });
 
   test('ratio 0 allows no quarantined row; ratio 1 allows all', () => {
@@ -165,11 +185,14 @@ describe('auditCounts', () => {
           else expect(pipelineError(run).name).toBe('QUALITY_GATE_FAILED');
           // Any mismatch is a reconciliation failure, whatever the ratio.
           if (extra > 0) {
-            expect(pipelineError(() => auditCounts(landing(read + extra), counts(read, silver, quarantined, condemned), 1)).name).toBe(
-              'RECONCILIATION_FAILED',
-            );
             expect(
-              pipelineError(() => auditCounts(landing(read + extra), counts(read + extra, silver, quarantined, condemned), 1)).name,
+              pipelineError(() => auditCounts(landing(read + extra), counts(read, silver, quarantined, condemned), 1))
+                .name,
+            ).toBe('RECONCILIATION_FAILED');
+            expect(
+              pipelineError(() =>
+                auditCounts(landing(read + extra), counts(read + extra, silver, quarantined, condemned), 1),
+              ).name,
             ).toBe('RECONCILIATION_FAILED');
           }
         },
@@ -183,7 +206,11 @@ describe('qualityGate (reads the job counts from staging)', () => {
   const jobLine = (c: JobCounts) => `${JSON.stringify(c)}\n`;
 
   test('skips _SUCCESS, .crc and empty part files; uses the first non-empty line', async () => {
-    const c = counts(10, 9, 1, 0, { reasons: { INVALID_AMOUNT: 1 }, read_by_file: { 'a.csv': 10 }, silver_months: ['2024-01'] });
+    const c = counts(10, 9, 1, 0, {
+      reasons: { INVALID_AMOUNT: 1 },
+      read_by_file: { 'a.csv': 10 },
+      silver_months: ['2024-01'],
+    });
     await seed(lake.store, {
       staging: {
         'runs/R/counts/_SUCCESS': '',
@@ -199,7 +226,9 @@ describe('qualityGate (reads the job counts from staging)', () => {
       rows: { read: 10, silver: 9, quarantined: 1, condemned: 0 },
       reasons: { INVALID_AMOUNT: 1, EMPTY_FILE: 1 },
     });
-    await expect(qualityGate({ runId: 'R', landing: landing(10) }, { ...deps, maxQuarantineRatio: 0.09 })).rejects.toMatchObject({
+    await expect(
+      qualityGate({ runId: 'R', landing: landing(10) }, { ...deps, maxQuarantineRatio: 0.09 }),
+    ).rejects.toMatchObject({
       name: 'QUALITY_GATE_FAILED',
     });
   });
@@ -207,7 +236,10 @@ describe('qualityGate (reads the job counts from staging)', () => {
   test('no counts: RECONCILIATION_FAILED', async () => {
     await seed(lake.store, { staging: { 'runs/R/counts/_SUCCESS': '' } });
     await expect(
-      qualityGate({ runId: 'R', landing: landing(0) }, { store: lake.store, stagingBucket: 'staging', maxQuarantineRatio: 0.1 }),
+      qualityGate(
+        { runId: 'R', landing: landing(0) },
+        { store: lake.store, stagingBucket: 'staging', maxQuarantineRatio: 0.1 },
+      ),
     ).rejects.toMatchObject({ name: 'RECONCILIATION_FAILED', message: 'the job left no counts for run R' });
   });
 });
@@ -218,7 +250,11 @@ describe('qualityGate (reads the job counts from staging)', () => {
 
 describe('isUnloadDataFile', () => {
   test('Athena UNLOAD files (no extension) and Parquet files; not markers, hidden or metadata files', () => {
-    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/20240701_144951_00037_v74wa_1ad6f92e-a1e0-471e-933c-0e33736726fd')).toBe(true);
+    expect(
+      isUnloadDataFile(
+        'gold-refresh/year=2024/month=01/20240701_144951_00037_v74wa_1ad6f92e-a1e0-471e-933c-0e33736726fd',
+      ),
+    ).toBe(true);
     expect(isUnloadDataFile('gold-refresh/year=2024/month=01/x.parquet')).toBe(true);
     expect(isUnloadDataFile('gold-refresh/year=2024/month=01/_SUCCESS')).toBe(false);
     expect(isUnloadDataFile('gold-refresh/year=2024/month=01/.x.crc')).toBe(false);
@@ -255,7 +291,9 @@ describe('publish', () => {
       rejected: { 'bad.csv': 'raw,bad\r\n\u00ff' },
     });
     // Output of the job for another ingest date inside this run's staging is not this date's.
-    await seed(lake.store, { staging: { [`runs/${R1}/quarantine/ingest_date=2024-03-04/part-00000.parquet`]: 'other-date' } });
+    await seed(lake.store, {
+      staging: { [`runs/${R1}/quarantine/ingest_date=2024-03-04/part-00000.parquet`]: 'other-date' },
+    });
     // A stale gold refresh output is cleared (UNLOAD needs an empty target).
     await seed(lake.store, { staging: { 'gold-refresh/year=2023/month=01/stale.parquet': 'stale' } });
     const stagingBefore = await contents(lake.store, 'staging', `runs/${R1}/`);
@@ -279,7 +317,11 @@ describe('publish', () => {
       [`silver/transactions/year=2024/month=03/${D}_${R1}_00002.parquet`]: 'S-mar-0',
     });
     // Rejected files are byte-identical.
-    expect((await lake.store.getBytes('quarantine', `files/ingest_date=${D}/bad.csv`)).equals(Buffer.from('raw,bad\r\n\u00ff'))).toBe(true);
+    expect(
+      (await lake.store.getBytes('quarantine', `files/ingest_date=${D}/bad.csv`)).equals(
+        Buffer.from('raw,bad\r\n\u00ff'),
+      ),
+    ).toBe(true);
     // Staging: the run's area is kept (record-run clears it) plus the rejections document and the
     // pending journal (nothing replaced, so no backups); no refresh leftovers.
     const { [`journal/${R1}/000-publish.json`]: journal, ...staging } = await contents(lake.store, 'staging');
@@ -288,11 +330,16 @@ describe('publish', () => {
     // Committing drops the journal and changes nothing published.
     const published = await publishedState(lake.store);
     await commitRun(lake.store, 'staging', R1);
-    expect(await contents(lake.store, 'staging')).toEqual({ ...stagingBefore, [`runs/${R1}/rejections.json`]: rejectionsJson(D, R1, ['bad.csv']) });
+    expect(await contents(lake.store, 'staging')).toEqual({
+      ...stagingBefore,
+      [`runs/${R1}/rejections.json`]: rejectionsJson(D, R1, ['bad.csv']),
+    });
     expect(await publishedState(lake.store)).toEqual(published);
     // Nothing but the published objects on disk (no temporary files).
     const disk = await diskFiles(lake.root);
-    expect(Object.keys(disk).filter((k) => !k.startsWith('staging/'))).toEqual(Object.keys(await publishedState(lake.store)));
+    expect(Object.keys(disk).filter((k) => !k.startsWith('staging/'))).toEqual(
+      Object.keys(await publishedState(lake.store)),
+    );
   });
 
   test('rerun of the same date with fewer months replaces that date only', async () => {
@@ -354,7 +401,11 @@ describe('publish', () => {
     const result = await stageAndPublish(lake.store, D, R2, { silver: { '2024-03': ['b'] } });
     expect(result.published).toEqual({ silver: 1, quarantine: 0, condemned: 0, rejected_files: 0 });
     expect(await publishedState(lake.store)).toEqual({
-      'quarantine/file_rejections/ingest_date=2024-03-06/rejections.json': rejectionsJson('2024-03-06', '2024-03-06_e1', ['bad.csv']),
+      'quarantine/file_rejections/ingest_date=2024-03-06/rejections.json': rejectionsJson(
+        '2024-03-06',
+        '2024-03-06_e1',
+        ['bad.csv'],
+      ),
       'quarantine/files/ingest_date=2024-03-06/bad.csv': 'other',
       [`silver/transactions/year=2024/month=03/${D}_${R2}_00000.parquet`]: 'b',
     });
@@ -364,7 +415,9 @@ describe('publish', () => {
     const run = (n: number) => `${D}_e${n}`;
     expect((await stageAndPublish(lake.store, D, run(1), { silver: { '2024-05': ['a'] } })).from_month).toBe('2024-05');
     // new months earlier than the old ones
-    expect((await stageAndPublish(lake.store, D, run(2), { silver: { '2024-03': ['b'], '2024-05': ['c'] } })).from_month).toBe('2024-03');
+    expect(
+      (await stageAndPublish(lake.store, D, run(2), { silver: { '2024-03': ['b'], '2024-05': ['c'] } })).from_month,
+    ).toBe('2024-03');
     // new months later: the old March must still be refreshed (its balances lose rows)
     expect((await stageAndPublish(lake.store, D, run(3), { silver: { '2024-06': ['d'] } })).from_month).toBe('2024-03');
     // other dates' months do not count
@@ -386,7 +439,11 @@ describe('publish', () => {
   });
 
   test('publishing the same run twice (a retried step) gives the same state', async () => {
-    await stageAndPublish(lake.store, D, R1, { silver: { '2024-01': ['a', 'b'] }, quarantine: ['q'], rejected: { 'r.csv': 'r' } });
+    await stageAndPublish(lake.store, D, R1, {
+      silver: { '2024-01': ['a', 'b'] },
+      quarantine: ['q'],
+      rejected: { 'r.csv': 'r' },
+    });
     const R2 = `${D}_e2`;
     await stage(lake.store, D, R2, { silver: { '2024-02': ['c'] }, condemned: ['c'], rejected: { 's.csv': 's' } });
     const first = await publish({ ingestDate: D, runId: R2 }, { store: lake.store, buckets: BUCKETS });
@@ -397,7 +454,9 @@ describe('publish', () => {
     expect(first.from_month).toBe('2024-01');
     expect(second.from_month).toBe('2024-01');
     expect(second).toEqual(first);
-    expect(await lake.store.list('staging', `journal/${R2}/`)).toEqual([{ key: `journal/${R2}/000-publish.json`, size: expect.any(Number) }]);
+    expect(await lake.store.list('staging', `journal/${R2}/`)).toEqual([
+      { key: `journal/${R2}/000-publish.json`, size: expect.any(Number) },
+    ]);
     expect(Object.keys(state)).toEqual([
       `condemned/transactions/ingest_date=${D}/${R2}_00000.parquet`,
       `quarantine/file_rejections/ingest_date=${D}/rejections.json`,
@@ -416,11 +475,15 @@ describe('publish', () => {
     const k = log.findIndex((op) => op.startsWith('delete silver/transactions/year=2024/month=01/')) + 1;
     expect(k).toBeGreaterThan(0);
     expect(await crashes(run, lake.store, k)).toBe(true);
-    expect(Object.keys(await contents(lake.store, 'silver'))).not.toContain(`transactions/year=2024/month=01/${D}_${R1}_00000.parquet`);
+    expect(Object.keys(await contents(lake.store, 'silver'))).not.toContain(
+      `transactions/year=2024/month=01/${D}_${R1}_00000.parquet`,
+    );
     // Step Functions retries the step.
     const retry = await run(lake.store);
     await commitAndClear(lake.store, R2);
-    expect(await publishedState(lake.store)).toEqual({ [`silver/transactions/year=2024/month=03/${D}_${R2}_00000.parquet`]: 'new-mar' });
+    expect(await publishedState(lake.store)).toEqual({
+      [`silver/transactions/year=2024/month=03/${D}_${R2}_00000.parquet`]: 'new-mar',
+    });
     // January lost rows, so the gold refresh must start in January.
     expect(retry.from_month).toBe('2024-01');
     expect(retry.gold_parameters).toEqual(["'2024-01'"]);
@@ -448,7 +511,16 @@ describe('publish', () => {
             const quarantine = Array.from({ length: s.quarantine }, (_, j) => `${runId}|q|${j}`);
             const result = await stageAndPublish(l.store, s.date, runId, { silver, quarantine });
             const before = last.get(s.date)?.months ?? [];
-            expect(result.from_month).toBe([...before, ...s.months].sort()[0] ?? null);
+            // Months touched by the old and the new publish of the date; data past silver's latest
+            // month also needs the months in between (gold carries every pair up to the latest month).
+            const latest = [...last.values()]
+              .flatMap((v) => v.months)
+              .sort()
+              .pop();
+            const touched = [...before, ...s.months];
+            const newest = [...s.months].sort().pop();
+            if (latest && newest && newest > latest) touched.push(nextMonth(latest));
+            expect(result.from_month).toBe(touched.sort()[0] ?? null);
             last.set(s.date, { runId, months: [...s.months].sort(), files: s.files, quarantine: s.quarantine });
           }
           const expectedSilver: Record<string, string> = {};
@@ -458,13 +530,15 @@ describe('publish', () => {
             for (const m of p.months) {
               const [y, mm] = m.split('-');
               for (let j = 0; j < p.files; j += 1) {
-                expectedSilver[`transactions/year=${y}/month=${mm}/${date}_${p.runId}_${String(n).padStart(5, '0')}.parquet`] =
-                  `${p.runId}|${m}|${j}`;
+                expectedSilver[
+                  `transactions/year=${y}/month=${mm}/${date}_${p.runId}_${String(n).padStart(5, '0')}.parquet`
+                ] = `${p.runId}|${m}|${j}`;
                 n += 1;
               }
             }
             for (let j = 0; j < p.quarantine; j += 1) {
-              expectedQuarantine[`transactions/ingest_date=${date}/${p.runId}_${String(j).padStart(5, '0')}.parquet`] = `${p.runId}|q|${j}`;
+              expectedQuarantine[`transactions/ingest_date=${date}/${p.runId}_${String(j).padStart(5, '0')}.parquet`] =
+                `${p.runId}|q|${j}`;
             }
           }
           const sortKeys = (r: Record<string, string>) =>
@@ -528,7 +602,9 @@ describe('publishGold', () => {
     });
     expect(await diskDirs(lake.root)).not.toContain('gold/monthly_balances/year=2024/month=03');
     // Pending until the date is recorded: the journal and the backups of what it replaced.
-    const pending = Object.fromEntries(Object.entries(await contents(lake.store, 'staging')).filter(([k]) => !k.startsWith('gold-refresh/')));
+    const pending = Object.fromEntries(
+      Object.entries(await contents(lake.store, 'staging')).filter(([k]) => !k.startsWith('gold-refresh/')),
+    );
     expect(Object.keys(pending)).toEqual([
       'journal/R9/000-publish-gold.json',
       'runs/R9/superseded/gold/monthly_balances/year=2024/month=02/r0_00000.parquet',
@@ -541,13 +617,18 @@ describe('publishGold', () => {
     // Committed and cleared (record-run): the rest of staging is untouched.
     await commitAndClear(lake.store, 'R9');
     expect(
-      Object.fromEntries(Object.entries(await contents(lake.store, 'staging')).filter(([k]) => !k.startsWith('gold-refresh/'))),
+      Object.fromEntries(
+        Object.entries(await contents(lake.store, 'staging')).filter(([k]) => !k.startsWith('gold-refresh/')),
+      ),
     ).toEqual({ 'runs/x/keep.json': 'keep' });
   });
 
   test('REGRESSION (bug 1): Athena UNLOAD output files without an extension are published', async () => {
     await seed(lake.store, {
-      gold: { 'monthly_balances/year=2024/month=02/r0_00000.parquet': 'old-feb', 'monthly_balances/year=2024/month=01/r0_00000.parquet': 'jan' },
+      gold: {
+        'monthly_balances/year=2024/month=02/r0_00000.parquet': 'old-feb',
+        'monthly_balances/year=2024/month=01/r0_00000.parquet': 'jan',
+      },
       staging: {
         // Athena UNLOAD names its Parquet files <queryid>_<uuid>, without an extension
         'gold-refresh/year=2024/month=02/20240701_144951_00037_v74wa_1ad6f92e-a1e0-471e-933c-0e33736726fd': 'new-feb',
@@ -570,7 +651,8 @@ describe('publishGold', () => {
       gold: GOLD_BEFORE,
       staging: { 'gold-refresh/year=2024/month=03/a': 'n-03' },
     });
-    const run = (store: ObjectStore) => publishGold({ runId: 'R', fromMonth: '2024-03', reportQuarter: '2024-Q1' }, { store, buckets: BUCKETS });
+    const run = (store: ObjectStore) =>
+      publishGold({ runId: 'R', fromMonth: '2024-03', reportQuarter: '2024-Q1' }, { store, buckets: BUCKETS });
     await run(lake.store);
     const once = await contents(lake.store, 'gold');
     expect(once).toEqual({
@@ -629,7 +711,9 @@ describe('publishGold', () => {
   test('refresh output before from_month is refused and nothing changes', async () => {
     await seed(lake.store, { gold: GOLD_BEFORE, staging: { 'gold-refresh/year=2024/month=01/a.parquet': 'early' } });
     const before = await diskFiles(lake.root);
-    await expect(publishGold({ runId: 'R', fromMonth: '2024-02' }, { store: lake.store, buckets: BUCKETS })).rejects.toThrow(
+    await expect(
+      publishGold({ runId: 'R', fromMonth: '2024-02' }, { store: lake.store, buckets: BUCKETS }),
+    ).rejects.toThrow(
       'unexpected gold refresh output gold-refresh/year=2024/month=01/a.parquet (refresh starts at 2024-02)',
     );
     expect(await diskFiles(lake.root)).toEqual(before);
@@ -646,13 +730,25 @@ describe('failureCode', () => {
     expect(
       failureCode({
         Error: 'QUALITY_GATE_FAILED',
-        Cause: JSON.stringify({ errorType: 'QUALITY_GATE_FAILED', errorMessage: '2 of 10 rows quarantined', trace: [] }),
+        Cause: JSON.stringify({
+          errorType: 'QUALITY_GATE_FAILED',
+          errorMessage: '2 of 10 rows quarantined',
+          trace: [],
+        }),
       }),
     ).toEqual({ code: 'QUALITY_GATE_FAILED', detail: '2 of 10 rows quarantined' });
-    expect(failureCode({ Error: 'RECONCILIATION_FAILED', Cause: 'plain text' })).toEqual({ code: 'RECONCILIATION_FAILED', detail: 'plain text' });
+    expect(failureCode({ Error: 'RECONCILIATION_FAILED', Cause: 'plain text' })).toEqual({
+      code: 'RECONCILIATION_FAILED',
+      detail: 'plain text',
+    });
     expect(failureCode({ Error: 'INVALID_RUN_INPUT' })).toEqual({ code: 'INVALID_RUN_INPUT', detail: '' });
-    expect(failureCode({ Error: 'States.TaskFailed', Cause: 'boom' })).toEqual({ code: 'PIPELINE_FAILED', detail: 'States.TaskFailed: boom' });
-    expect(failureCode({ Error: 'Error', Cause: JSON.stringify({ errorType: 'Error', errorMessage: 'ENOENT x' }) })).toEqual({
+    expect(failureCode({ Error: 'States.TaskFailed', Cause: 'boom' })).toEqual({
+      code: 'PIPELINE_FAILED',
+      detail: 'States.TaskFailed: boom',
+    });
+    expect(
+      failureCode({ Error: 'Error', Cause: JSON.stringify({ errorType: 'Error', errorMessage: 'ENOENT x' }) }),
+    ).toEqual({
       code: 'PIPELINE_FAILED',
       detail: 'Error: ENOENT x',
     });
@@ -704,9 +800,20 @@ describe('recordRun', () => {
     const event: RecordEvent = {
       status: 'SUCCEEDED',
       execution_id: 'exec1',
-      current: { ingest_date: DATE, run_id: RUN, landing: landingOut, gate, report: { output_location: 's3://staging/athena/results/q1.csv' } },
+      current: {
+        ingest_date: DATE,
+        run_id: RUN,
+        landing: landingOut,
+        gate,
+        report: { output_location: 's3://staging/athena/results/q1.csv' },
+      },
     };
-    const out = await recordRun(event, { store: lake.store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' });
+    const out = await recordRun(event, {
+      store: lake.store,
+      stagingBucket: 'staging',
+      goldBucket: 'gold',
+      reportQuarter: '2024-Q1',
+    });
     const expected = { ingest_date: DATE, run_id: RUN, status: 'SUCCEEDED', ...gate };
     expect(out.record).toEqual(expected);
     expect(Object.keys(out.record)).toEqual(['ingest_date', 'run_id', 'status', 'files', 'rows', 'reasons']);
@@ -717,7 +824,8 @@ describe('recordRun', () => {
       'athena/results/q1.csv': 'account_id,currency,month,balance\nc1,EUR,2024-01,10.00\n',
     });
     expect(await contents(lake.store, 'gold')).toEqual({
-      'reports/balance_history/quarter=2024-Q1/balance_history.csv': 'account_id,currency,month,balance\nc1,EUR,2024-01,10.00\n',
+      'reports/balance_history/quarter=2024-Q1/balance_history.csv':
+        'account_id,currency,month,balance\nc1,EUR,2024-01,10.00\n',
     });
     expect(out.notification).toEqual({
       subject: `txlake SUCCEEDED ${DATE}`,
@@ -741,7 +849,10 @@ describe('recordRun', () => {
           ingest_date: DATE,
           run_id: RUN,
           landing: landingOut,
-          error: { Error: 'QUALITY_GATE_FAILED', Cause: JSON.stringify({ errorType: 'QUALITY_GATE_FAILED', errorMessage: '8 of 100 rows quarantined' }) },
+          error: {
+            Error: 'QUALITY_GATE_FAILED',
+            Cause: JSON.stringify({ errorType: 'QUALITY_GATE_FAILED', errorMessage: '8 of 100 rows quarantined' }),
+          },
           report: { output_location: 's3://staging/athena/results/q1.csv' },
         },
       },
@@ -779,7 +890,12 @@ describe('recordRun', () => {
       {
         status: 'FAILED',
         execution_id: 'exec1',
-        current: { ingest_date: DATE, run_id: RUN, landing: landingOut, error: { Error: 'States.Timeout', Cause: 'took too long' } },
+        current: {
+          ingest_date: DATE,
+          run_id: RUN,
+          landing: landingOut,
+          error: { Error: 'States.Timeout', Cause: 'took too long' },
+        },
       },
       { store: lake.store, stagingBucket: 'staging' },
     );
@@ -817,7 +933,11 @@ describe('recordRun', () => {
       {
         status: 'NO_DATA',
         execution_id: 'exec1',
-        current: { ingest_date: DATE, run_id: RUN, landing: { files_total: 0, accepted: 0, rejected: 0, records: 0, reasons: {} } },
+        current: {
+          ingest_date: DATE,
+          run_id: RUN,
+          landing: { files_total: 0, accepted: 0, rejected: 0, records: 0, reasons: {} },
+        },
       },
       { store: lake.store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' },
     );
@@ -829,11 +949,13 @@ describe('recordRun', () => {
       rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 },
       reasons: {},
     });
-    expect(await contents(lake.store, 'staging')).toEqual({ [`run-records/exec1/${DATE}.json`]: JSON.stringify(out.record, null, 2) });
+    expect(await contents(lake.store, 'staging')).toEqual({
+      [`run-records/exec1/${DATE}.json`]: JSON.stringify(out.record, null, 2),
+    });
     expect(out.notification.subject).toBe(`txlake NO_DATA ${DATE}`);
   });
 
-  describe('the date\'s publishes: committed when it succeeds, rolled back when it fails', () => {
+  describe("the date's publishes: committed when it succeeds, rolled back when it fails", () => {
     const D = '2024-03-05';
     const R1 = `${D}_e1`;
     const R2 = `${D}_e2`;
@@ -851,11 +973,18 @@ describe('recordRun', () => {
         },
       });
       const before = await publishedState(lake.store);
-      await stage(lake.store, D, R2, { silver: { '2024-02': ['new-feb'] }, condemned: ['new-c'], rejected: { 'r.csv': 'new-r' } });
+      await stage(lake.store, D, R2, {
+        silver: { '2024-02': ['new-feb'] },
+        condemned: ['new-c'],
+        rejected: { 'r.csv': 'new-r' },
+      });
       const result = await publish({ ingestDate: D, runId: R2 }, { store: lake.store, buckets: BUCKETS });
       expect(result.from_month).toBe('2024-01');
       await seed(lake.store, { staging: { 'gold-refresh/year=2024/month=02/20240701_q_1': 'g-new-02' } });
-      await publishGold({ runId: R2, fromMonth: result.from_month!, reportQuarter: '2024-Q1' }, { store: lake.store, buckets: BUCKETS });
+      await publishGold(
+        { runId: R2, fromMonth: result.from_month!, reportQuarter: '2024-Q1' },
+        { store: lake.store, buckets: BUCKETS },
+      );
       const after = await publishedState(lake.store);
       expect(after).toEqual({
         [`condemned/transactions/ingest_date=${D}/${R2}_00000.parquet`]: 'new-c',
@@ -869,7 +998,11 @@ describe('recordRun', () => {
     const event = (status: 'SUCCEEDED' | 'FAILED' | 'NO_DATA'): RecordEvent => ({
       status,
       execution_id: 'e2',
-      current: { ingest_date: D, run_id: R2, ...(status === 'FAILED' ? { error: { Error: 'REPORT_FAILED', Cause: 'x' } } : {}) },
+      current: {
+        ingest_date: D,
+        run_id: R2,
+        ...(status === 'FAILED' ? { error: { Error: 'REPORT_FAILED', Cause: 'x' } } : {}),
+      },
     });
 
     test('FAILED after publish and publishGold: silver, quarantine, condemned and gold exactly as before', async () => {
@@ -882,16 +1015,19 @@ describe('recordRun', () => {
       expect(await publishedState(lake.store)).toEqual(before);
     });
 
-    test.each(['SUCCEEDED', 'NO_DATA'] as const)('%s: the after state is final (a later rollback changes nothing)', async (status) => {
-      const { after } = await publishedRun();
-      await recordRun(event(status), { store: lake.store, stagingBucket: 'staging' });
-      expect(await publishedState(lake.store)).toEqual(after);
-      expect(await lake.store.list('staging', 'journal/')).toEqual([]);
-      expect(await lake.store.list('staging', `runs/${R2}/`)).toEqual([]);
-      expect(await rollbackRun(lake.store, 'staging', R2)).toEqual([]);
-      expect(await recoverPendingJournals(lake.store, 'staging')).toEqual([]);
-      expect(await publishedState(lake.store)).toEqual(after);
-    });
+    test.each(['SUCCEEDED', 'NO_DATA'] as const)(
+      '%s: the after state is final (a later rollback changes nothing)',
+      async (status) => {
+        const { after } = await publishedRun();
+        await recordRun(event(status), { store: lake.store, stagingBucket: 'staging' });
+        expect(await publishedState(lake.store)).toEqual(after);
+        expect(await lake.store.list('staging', 'journal/')).toEqual([]);
+        expect(await lake.store.list('staging', `runs/${R2}/`)).toEqual([]);
+        expect(await rollbackRun(lake.store, 'staging', R2)).toEqual([]);
+        expect(await recoverPendingJournals(lake.store, 'staging')).toEqual([]);
+        expect(await publishedState(lake.store)).toEqual(after);
+      },
+    );
 
     test('REGRESSION (bug 2): a crashed publish recorded FAILED is rolled back; later runs do not fail', async () => {
       await stageAndPublish(lake.store, D, R1, { silver: { '2024-01': ['old-jan'] }, rejected: { 'r.csv': 'old-r' } });
@@ -906,7 +1042,11 @@ describe('recordRun', () => {
       expect(await publishedState(lake.store)).not.toEqual(before);
       // the state machine catches the failure and records the date
       const out = await recordRun(
-        { status: 'FAILED', execution_id: 'e2', current: { ingest_date: D, run_id: R2, error: { Error: 'Lambda.Unknown', Cause: 'timeout' } } },
+        {
+          status: 'FAILED',
+          execution_id: 'e2',
+          current: { ingest_date: D, run_id: R2, error: { Error: 'Lambda.Unknown', Cause: 'timeout' } },
+        },
         { store: lake.store, stagingBucket: 'staging' },
       );
       expect(out.record.error).toBe('PIPELINE_FAILED');
@@ -916,16 +1056,36 @@ describe('recordRun', () => {
       const R3 = `${D}_e3`;
       const result = await stageAndPublish(lake.store, D, R3, { silver: { '2024-02': ['n3'] } });
       expect(result.from_month).toBe('2024-01');
-      expect(await publishedState(lake.store)).toEqual({ [`silver/transactions/year=2024/month=02/${D}_${R3}_00000.parquet`]: 'n3' });
+      expect(await publishedState(lake.store)).toEqual({
+        [`silver/transactions/year=2024/month=02/${D}_${R3}_00000.parquet`]: 'n3',
+      });
     });
   });
 
   test('the subject is cut to 99 characters', async () => {
     const out = await recordRun(
-      { status: 'FAILED', execution_id: 'e', current: { ingest_date: DATE, run_id: RUN, error: { Error: `X${'_LONG'.repeat(40)}` } } },
+      {
+        status: 'FAILED',
+        execution_id: 'e',
+        current: { ingest_date: DATE, run_id: RUN, error: { Error: `X${'_LONG'.repeat(40)}` } },
+      },
       { store: lake.store, stagingBucket: 'staging' },
     );
     expect(out.notification.subject).toHaveLength(99);
     expect(out.notification.subject.startsWith(`txlake FAILED ${DATE} X_LONG`)).toBe(true);
+  });
+});
+
+describe('gold refresh start month', () => {
+  test('data past the latest silver month also refreshes the months in between', async () => {
+    const l = tempLake();
+    await stageAndPublish(l.store, '2024-01-05', '2024-01-05_a', { silver: { '2023-07': ['a'] }, quarantine: [] });
+    const later = await stageAndPublish(l.store, '2024-01-06', '2024-01-06_b', {
+      silver: { '2023-12': ['b'] },
+      quarantine: [],
+    });
+    expect(later.from_month).toBe('2023-08');
+    expect(later.gold_parameters).toEqual(["'2023-08'"]);
+    expect(nextMonth('2023-12')).toBe('2024-01');
   });
 });

@@ -39,11 +39,22 @@ export const isDataFile = (key: string): boolean => {
  */
 export const isUnloadDataFile = (key: string): boolean => {
   const name = key.slice(key.lastIndexOf('/') + 1);
-  return name.length > 0 && !name.startsWith('.') && !name.startsWith('_') && !/\.(crc|metadata|manifest)$|\$folder\$$/.test(name);
+  return (
+    name.length > 0 &&
+    !name.startsWith('.') &&
+    !name.startsWith('_') &&
+    !/\.(crc|metadata|manifest)$|\$folder\$$/.test(name)
+  );
 };
 
 /** Silver files carry their ingest date in the name, so a rerun finds what the date published before. */
 export const silverFilePrefix = (ingestDate: string): string => `${ingestDate}_`;
+
+/** 'YYYY-MM' → the following month. */
+export function nextMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number);
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+}
 
 const fileName = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
 
@@ -75,7 +86,9 @@ export async function publish(
     const month = monthOfKey(targetKey);
     if (month) months.add(month);
   });
+  let latestMonth = '';
   for (const entry of await store.list(buckets.silver, SILVER_PREFIX)) {
+    latestMonth = [latestMonth, monthOfKey(entry.key) ?? ''].sort()[1];
     if (fileName(entry.key).startsWith(silverFilePrefix(ingestDate))) {
       deletes.push({ bucket: buckets.silver, key: entry.key });
       const month = monthOfKey(entry.key);
@@ -151,6 +164,10 @@ export async function publish(
 
   await applyJournal(store, buckets.staging, { name: 'publish', runId, copies, deletes });
 
+  // Gold carries every pair up to the latest month of silver: data past that month also creates
+  // the months in between, so the refresh starts right after the previous latest month.
+  const newest = [...months].sort().pop();
+  if (latestMonth && newest && newest > latestMonth) months.add(nextMonth(latestMonth));
   const fromMonth = [...months].sort()[0] ?? null;
   return {
     ingest_date: ingestDate,
