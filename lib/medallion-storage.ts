@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -109,7 +110,12 @@ export class MedallionStorage extends Construct {
       gold: bucket('gold', [noncurrent]),
       quarantine: bucket('quarantine', [noncurrent, { id: 'expire-quarantine', expiration: Duration.days(400) }]),
       condemned: bucket('condemned', [
-        { id: 'retain-seven-years', expiration: Duration.days(props.condemnedRetentionDays ?? 2555) },
+        {
+          id: 'retain-seven-years',
+          expiration: Duration.days(props.condemnedRetentionDays ?? 2555),
+          // A rerun replaces a date's condemned rows; the replaced versions are kept as long.
+          noncurrentVersionExpiration: Duration.days(props.condemnedRetentionDays ?? 2555),
+        },
       ]),
       staging: bucket('staging', [
         {
@@ -120,6 +126,17 @@ export class MedallionStorage extends Construct {
       ]),
     };
     this.buckets = buckets;
+    // Bronze is the audit copy: nobody deletes a landed file or one of its versions (versioning
+    // keeps any overwritten content). Lifecycle rules are not subject to bucket policies.
+    buckets.bronze.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'BronzeIsImmutable',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resources: [buckets.bronze.arnForObjects('*')],
+      }),
+    );
     this.athenaResults = bucket('athena-results', [
       {
         id: 'expire-results',

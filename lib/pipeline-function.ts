@@ -24,6 +24,11 @@ export interface PipelineFunctionProps {
    */
   readonly memorySizeMb?: number;
   /**
+   * CloudWatch namespace of the step's business metrics.
+   * @default 'txlake'
+   */
+  readonly metricsNamespace?: string;
+  /**
    * How long the function's logs are kept.
    * @default 30
    */
@@ -57,7 +62,7 @@ export class PipelineFunction extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: 'txlake',
-        POWERTOOLS_METRICS_NAMESPACE: 'txlake',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'txlake',
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: { minify: true, sourceMap: true, target: 'node24', forceDockerBundling: false },

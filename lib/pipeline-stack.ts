@@ -7,6 +7,7 @@ import { DailySchedule } from './daily-schedule';
 import { IngestionJob } from './ingestion-job';
 import { grantObjects } from './lake-grants';
 import { PipelineFunction } from './pipeline-function';
+import { PipelineMonitoring } from './pipeline-monitoring';
 import { PipelineStateMachine } from './pipeline-state-machine';
 import type { EnvironmentSettings } from './settings';
 import { loadSql } from './sql-files';
@@ -49,11 +50,13 @@ export class PipelineStack extends Stack {
       // Journals younger than the state machine's timeout may belong to a run still in flight.
       JOURNAL_RECOVERY_MIN_AGE_MINUTES: String(24 * 60),
     };
+    const metricsNamespace = `txlake/${settings.envName}`;
     const step = (id: string, handlerName: string, description: string) =>
       new PipelineFunction(this, id, {
         handlerName,
         description,
         environment,
+        metricsNamespace,
         logRetentionDays: settings.logRetentionDays,
       });
     const resolveRun = step('ResolveRun', 'resolve-run', 'txlake: resolve the run input into ingest dates');
@@ -126,6 +129,16 @@ export class PipelineStack extends Stack {
     // The CLI's aws target finds the deployment through these outputs.
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StagingBucketName', { value: buckets.staging.bucketName });
+
+    new PipelineMonitoring(this, 'Monitoring', {
+      envName: settings.envName,
+      stateMachine: this.pipeline.stateMachine,
+      topic: this.topic,
+      metricsNamespace,
+      functions: [resolveRun, validateLanding, qualityGate, publish, publishGold, recordRun].map((s) => s.function),
+      maxQuarantineRatio: settings.maxQuarantineRatio,
+      expectDailyFiles: settings.scheduleEnabled,
+    });
 
     new DailySchedule(this, 'DailySchedule', {
       stateMachine: this.pipeline.stateMachine,

@@ -179,3 +179,83 @@ describe('pipeline stack', () => {
     });
   });
 });
+
+describe('security invariants (fail when a change weakens them)', () => {
+  const templates = ['dev', 'prod'].flatMap((env) => {
+    const t = synth(env);
+    return [t.storage.toJSON(), t.pipeline.toJSON()] as {
+      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    }[];
+  });
+  const resources = templates.flatMap((t) => Object.entries(t.Resources));
+
+  test('no IAM statement grants a wildcard action', () => {
+    const statements: { id: string; actions: string[] }[] = [];
+    for (const [id, r] of resources) {
+      const docs: { Statement: { Action: string | string[]; Effect: string }[] }[] = [];
+      if (r.Type === 'AWS::IAM::Policy') docs.push(r.Properties!.PolicyDocument as never);
+      if (r.Type === 'AWS::IAM::Role')
+        for (const p of (r.Properties!.Policies as { PolicyDocument: never }[] | undefined) ?? [])
+          docs.push(p.PolicyDocument);
+      for (const doc of docs) {
+        for (const st of doc.Statement) {
+          if (st.Effect !== 'Allow') continue;
+          statements.push({ id, actions: ([] as string[]).concat(st.Action) });
+        }
+      }
+    }
+    expect(statements.length).toBeGreaterThan(20);
+    const wildcards = statements.flatMap((s) => s.actions.filter((a) => a.includes('*')).map((a) => `${s.id}: ${a}`));
+    expect(wildcards).toEqual([]);
+  });
+
+  test('every bucket is encrypted, versioned, private and SSL-only', () => {
+    const buckets = resources.filter(([, r]) => r.Type === 'AWS::S3::Bucket');
+    expect(buckets.length).toBe(16); // 8 per environment
+    const policies = resources.filter(([, r]) => r.Type === 'AWS::S3::BucketPolicy');
+    for (const [id, b] of buckets) {
+      const p = b.Properties!;
+      expect({ id, encrypted: Boolean(p.BucketEncryption) }).toEqual({ id, encrypted: true });
+      expect({ id, versioning: p.VersioningConfiguration }).toEqual({ id, versioning: { Status: 'Enabled' } });
+      expect({
+        id,
+        blocked: (p.PublicAccessBlockConfiguration as Record<string, boolean>).RestrictPublicBuckets,
+      }).toEqual({ id, blocked: true });
+      const policy = policies.find(([, pol]) => JSON.stringify(pol.Properties!.Bucket) === JSON.stringify({ Ref: id }));
+      expect({ id, sslOnly: JSON.stringify(policy?.[1].Properties).includes('"aws:SecureTransport":"false"') }).toEqual(
+        { id, sslOnly: true },
+      );
+    }
+  });
+
+  test('bronze objects cannot be deleted and condemned rows are kept 2555 days', () => {
+    const storage = synth('dev').storage;
+    storage.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'BronzeIsImmutable',
+            Effect: 'Deny',
+            Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+          }),
+        ]),
+      }),
+    });
+    const condemned = Object.values(storage.findResources('AWS::S3::Bucket')).find(
+      (b) => (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'] === 'condemned',
+    );
+    expect(JSON.stringify(condemned?.Properties)).toContain('"NoncurrentDays":2555');
+  });
+
+  test('alarms notify the pipeline topic', () => {
+    const { pipeline: p } = synth('prod');
+    for (const name of ['ExecutionsFailed', 'ExecutionsTimedOut', 'QuarantineRatioHigh', 'NoFileLanded']) {
+      p.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `txlake-prod-${name}`,
+        AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('Notifications') })],
+      });
+    }
+    p.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    p.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});

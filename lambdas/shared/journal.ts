@@ -34,7 +34,8 @@ interface StoredJournal extends PublishJournal {
 
 export const JOURNAL_PREFIX = 'journal/';
 const runJournalPrefix = (runId: string): string => `${JOURNAL_PREFIX}${runId}/`;
-const backupKey = (runId: string, bucket: string, key: string): string => `${runPrefix(runId)}superseded/${bucket}/${key}`;
+const backupKey = (runId: string, bucket: string, key: string): string =>
+  `${runPrefix(runId)}superseded/${bucket}/${key}`;
 
 async function journalsOf(store: ObjectStore, stagingBucket: string, runId: string): Promise<string[]> {
   return (await store.list(stagingBucket, runJournalPrefix(runId))).map((e) => e.key);
@@ -87,7 +88,12 @@ async function undo(store: ObjectStore, stagingBucket: string, journal: PublishJ
 }
 
 /** Rolls back the named journal of a run, if it is pending (a retried step starts clean). */
-export async function rollbackJournal(store: ObjectStore, stagingBucket: string, runId: string, name: string): Promise<boolean> {
+export async function rollbackJournal(
+  store: ObjectStore,
+  stagingBucket: string,
+  runId: string,
+  name: string,
+): Promise<boolean> {
   const keys = (await journalsOf(store, stagingBucket, runId)).filter((k) => k.endsWith(`-${name}.json`));
   for (const key of keys.reverse()) {
     const text = await store.getText(stagingBucket, key);

@@ -13,11 +13,14 @@ export { MetricUnit };
  */
 export function makeHandler(name: string, core: HandlerCore): (event: unknown) => Promise<unknown> {
   const logger = new Logger({ serviceName: 'txlake', persistentLogAttributes: { step: name } });
-  const metrics = new Metrics({ namespace: 'txlake', serviceName: 'txlake' });
+  // Namespace from POWERTOOLS_METRICS_NAMESPACE (per environment), service dimension 'txlake'.
+  const metrics = new Metrics({ serviceName: 'txlake' });
   const tracer = new Tracer({ serviceName: 'txlake' });
   const runtime: HandlerRuntime = {
     store: new S3ObjectStore(tracer.captureAWSv3Client(new S3Client({}))),
     env: process.env,
+    metric: (metricName, unit, value) =>
+      metrics.addMetric(metricName, unit === 'Percent' ? MetricUnit.Percent : MetricUnit.Count, value),
   };
   return async (event: unknown) => {
     logger.info('step started', { event });

@@ -7,6 +7,8 @@ import type { ObjectStore } from './object-store';
 export interface HandlerRuntime {
   readonly store: ObjectStore;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Records a business metric (CloudWatch through Powertools in AWS; not recorded locally). */
+  readonly metric?: (name: string, unit: 'Count' | 'Percent', value: number) => void;
 }
 
 /** A handler core: parses its event and does the step's work. */
