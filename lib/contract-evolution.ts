@@ -55,20 +55,23 @@ export function checkEvolution(previous: Contract, next: Contract): string[] {
 function checkSourceColumns(previous: Contract, next: Contract): string[] {
   const out: string[] = [];
   const nextByName = new Map(next.sourceColumns.map((c, i) => [c.name, { c, i }]));
+  const previousNames = new Set(previous.sourceColumns.map((c) => c.name));
+  const kept = previous.sourceColumns.filter((c) => nextByName.has(c.name)).map((c) => c.name);
+  const keptInNext = next.sourceColumns.filter((c) => previousNames.has(c.name)).map((c) => c.name);
+  const moved = new Set(kept.filter((name, k) => keptInNext[k] !== name));
   previous.sourceColumns.forEach((p, i) => {
     const hit = nextByName.get(p.name);
     if (!hit) {
       out.push(`required source column '${p.name}' was removed or renamed`);
       return;
     }
-    if (hit.i !== i) out.push(`required source column '${p.name}' moved from position ${i + 1} to ${hit.i + 1}`);
+    if (moved.has(p.name)) out.push(`required source column '${p.name}' moved from position ${i + 1} to ${hit.i + 1}`);
     for (const key of ['field', 'silver', 'rule', 'missingCode', 'invalidCode'] as const) {
       if (hit.c[key] !== p[key]) {
         out.push(`required source column '${p.name}' changed its ${key} from '${p[key]}' to '${hit.c[key]}'`);
       }
     }
   });
-  const previousNames = new Set(previous.sourceColumns.map((c) => c.name));
   for (const c of next.sourceColumns) {
     if (!previousNames.has(c.name)) {
       out.push(
@@ -123,6 +126,10 @@ function checkTable(name: string, prev: TableContract, next: TableContract, next
   // The previous columns must be an exact prefix of the next ones.
   const prevNames = new Set(prev.columns.map((c) => c.name));
   const nextIndex = new Map(next.columns.map((c, i) => [c.name, i]));
+  // Reordered: the kept columns are not in their previous relative order (a removal alone is not a move).
+  const kept = prev.columns.filter((c) => nextIndex.has(c.name)).map((c) => c.name);
+  const keptInNext = next.columns.filter((c) => prevNames.has(c.name)).map((c) => c.name);
+  const moved = new Set(kept.filter((name, k) => keptInNext[k] !== name));
   prev.columns.forEach((p, i) => {
     const j = nextIndex.get(p.name);
     if (j === undefined) {
@@ -138,7 +145,7 @@ function checkTable(name: string, prev: TableContract, next: TableContract, next
       return;
     }
     const n = next.columns[j];
-    if (j !== i) {
+    if (moved.has(p.name)) {
       out.push(`${where}: column '${p.name}' moved from position ${i + 1} to ${j + 1} (columns cannot be reordered)`);
     }
     if (n.type !== p.type) out.push(`${where}: column '${p.name}' changed type from ${p.type} to ${n.type}`);
@@ -168,11 +175,21 @@ function checkTable(name: string, prev: TableContract, next: TableContract, next
     }
   }
 
-  // New columns: each filled by an optional source column of the same type.
+  // New columns: only at the end, each filled by an optional source column of the same type.
   const key = SOURCE_LAYERS[next.layer];
   const optional = optionalSourceColumns(nextContract);
-  for (const c of next.columns.slice(prev.columns.length)) {
-    if (prevNames.has(c.name)) continue; // reported above as moved
+  next.columns.forEach((c, k) => {
+    if (prevNames.has(c.name)) return;
+    const before = next.columns.slice(k + 1).find((x) => prevNames.has(x.name));
+    const displaced = prev.columns[k];
+    // A new name in the place of a removed column was reported above as a removal or rename.
+    const renamed = displaced !== undefined && !nextIndex.has(displaced.name);
+    if (before && !renamed) {
+      out.push(
+        `${where}: new column '${c.name}' was inserted at position ${k + 1} (before '${before.name}'); ` +
+          `columns can only be added at the end`,
+      );
+    }
     const source = key ? optional.find((o) => o[key] === c.name) : undefined;
     if (!source) {
       out.push(
@@ -184,7 +201,7 @@ function checkTable(name: string, prev: TableContract, next: TableContract, next
         `${where}: new column '${c.name}' has type ${c.type} but optional source column '${source.name}' is ${source.type}`,
       );
     }
-  }
+  });
   return out;
 }
 

@@ -5,10 +5,10 @@
  *
  *  - every Glue table becomes a DuckDB view (same unqualified name, same column names and
  *    types) over `read_parquet('<location>/**\/*.parquet', hive_partitioning = true,
- *    hive_types = {...}, union_by_name = true)`; partition keys keep their Glue type (string
- *    partitions stay VARCHAR, so `month=01` is `'01'` as in Athena). Columns are read by name, like
- *    Athena reads Parquet: a Glue column missing from some (or all) files reads as NULL there, so
- *    files written before a contract version added a column stay readable. A location without
+ *    hive_types = {...})`; partition keys keep their Glue type (string partitions stay VARCHAR,
+ *    so `month=01` is `'01'` as in Athena). Columns are read by name, like Athena reads Parquet: a
+ *    Glue column missing from some (or all) files reads as NULL there, so files written before a
+ *    contract version added a column stay readable (see `viewSql`). A location without
  *    Parquet files yet gives a view with the same columns and zero rows. Views are re-created on
  *    every `execute`, so files written since the last query are seen.
  *  - Trino functions that DuckDB lacks are provided as DuckDB macros (see `MACROS` below); the
@@ -123,50 +123,70 @@ export function quarterParameters(quarter: string): string[] {
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
-function hasParquetFiles(dir: string): boolean {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return false;
-  }
-  for (const e of entries) {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory() && hasParquetFiles(full)) return true;
-    if (e.isFile() && e.name.endsWith('.parquet')) return true;
-  }
-  return false;
+/** Every `*.parquet` file under `dir`, in path order (the order of DuckDB's `**\/*.parquet` glob). */
+function parquetFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && e.name.endsWith('.parquet')) out.push(full);
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
-/**
- * `read_parquet(...)` over every Parquet file of the table. Columns are matched by name
- * (`union_by_name`), as Athena reads Parquet: files written before a column was added to the
- * contract (docs/schema-evolution.md) lack it and read as NULL.
- */
-function readParquetSql(table: LocalTable): string {
-  const glob = `${table.location.replace(/[\\/]+$/, '')}/**/*.parquet`;
+/** `read_parquet(<files or the table's glob>, ...)` with the table's Hive partitioning. */
+function readParquetSql(table: LocalTable, files?: readonly string[]): string {
+  const source = files
+    ? `[${files.map(quoteLiteral).join(', ')}]`
+    : quoteLiteral(`${table.location.replace(/[\\/]+$/, '')}/**/*.parquet`);
   const hiveTypes = table.partitionKeys.map((k) => `${quoteLiteral(k.name)}: ${quoteLiteral(duckdbType(k.type))}`);
   const options = [`hive_partitioning = ${table.partitionKeys.length > 0 ? 'true' : 'false'}`];
   if (hiveTypes.length > 0) options.push(`hive_types = {${hiveTypes.join(', ')}}`);
-  options.push('union_by_name = true');
-  return `read_parquet(${quoteLiteral(glob)}, ${options.join(', ')})`;
+  return `read_parquet(${source}, ${options.join(', ')})`;
+}
+
+/** Files of a table that hold the same subset of its Glue columns. */
+export interface FileGroup {
+  /** lower-cased Glue columns present in these files */
+  readonly columns: ReadonlySet<string>;
+  readonly files: readonly string[];
 }
 
 /**
- * The view of a Glue table. `fileColumns` are the (lower-cased) columns found in its Parquet files,
- * undefined when it has none; a Glue column that no file has yet reads as NULL, as in Athena.
+ * The view of a Glue table; `groups` undefined when it has no Parquet files yet.
+ *
+ * Columns are read by name, as Athena reads Parquet: a Glue column that a file lacks (a file written
+ * before a contract version added the column, see docs/schema-evolution.md) reads as NULL. DuckDB
+ * binds a scan's schema from its first file, so files with different column sets are scanned
+ * separately and combined with UNION ALL. `union_by_name` would do the same, but it opens every
+ * file when binding, and partitions outside a query's filter must never be read. A table whose
+ * files all hold the same columns (the usual case) is one scan over the table's glob.
  */
-function viewSql(table: LocalTable, fileColumns: ReadonlySet<string> | undefined): string {
+function viewSql(table: LocalTable, groups: readonly FileGroup[] | undefined): string {
   const all = [...table.columns, ...table.partitionKeys];
-  if (!fileColumns) {
+  if (!groups || groups.length === 0) {
     const cols = all.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`);
     return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} WHERE false`;
   }
-  const cols = all.map((c) => {
-    const source = fileColumns.has(c.name.toLowerCase()) ? quoteIdent(c.name) : 'NULL';
-    return `CAST(${source} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`;
+  const partitionKeys = new Set(table.partitionKeys.map((k) => k.name.toLowerCase()));
+  const scans = groups.map((g) => {
+    const cols = all.map((c) => {
+      const present = partitionKeys.has(c.name.toLowerCase()) || g.columns.has(c.name.toLowerCase());
+      return `CAST(${present ? quoteIdent(c.name) : 'NULL'} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`;
+    });
+    const source = groups.length === 1 ? readParquetSql(table) : readParquetSql(table, g.files);
+    return `SELECT ${cols.join(', ')} FROM ${source}`;
   });
-  return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} FROM ${readParquetSql(table)}`;
+  return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS ${scans.join(' UNION ALL ')}`;
 }
 
 /** A parsed Athena `UNLOAD (<query>) TO '<uri>' WITH (...)` statement. */
@@ -283,6 +303,10 @@ function copySql(unload: UnloadStatement, dir: string): string {
 
 export class LocalAthena {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly footers = new Map<
+    string,
+    { readonly mtimeMs: number; readonly size: number; readonly columns: ReadonlySet<string> | undefined }
+  >();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -317,15 +341,60 @@ export class LocalAthena {
     this.instance.closeSync();
   }
 
-  /** Lower-cased column names across the table's Parquet files; undefined when it has none. */
-  private async fileColumns(table: LocalTable): Promise<Set<string> | undefined> {
-    if (!hasParquetFiles(table.location)) return undefined;
-    const reader = await this.connection.runAndReadAll(`DESCRIBE SELECT * FROM ${readParquetSql(table)}`);
-    return new Set(reader.getRows().map((row) => String(row[0]).toLowerCase()));
+  /**
+   * The table's Parquet files grouped by the Glue columns they hold (footers are read once per file
+   * version). A file whose footer cannot be read joins the last group, at the end, so it only
+   * fails a query that actually scans it (and never the binding of its group's schema).
+   */
+  private async fileGroups(table: LocalTable): Promise<FileGroup[] | undefined> {
+    const files = parquetFiles(table.location);
+    if (files.length === 0) return undefined;
+    const glueColumns = table.columns.map((c) => c.name.toLowerCase());
+    const groups = new Map<string, { columns: Set<string>; files: string[] }>();
+    const unreadable: string[] = [];
+    for (const file of files) {
+      const columns = await this.footerColumns(file);
+      if (!columns) {
+        unreadable.push(file);
+        continue;
+      }
+      const present = glueColumns.filter((c) => columns.has(c));
+      const key = present.join(',');
+      const group = groups.get(key) ?? { columns: new Set(present), files: [] };
+      group.files.push(file);
+      groups.set(key, group);
+    }
+    const result = [...groups.values()];
+    if (result.length === 0) result.push({ columns: new Set(glueColumns), files: [] });
+    result[result.length - 1].files.push(...unreadable);
+    return result;
+  }
+
+  /** Lower-cased top-level column names of a Parquet file; undefined when it cannot be read. */
+  private async footerColumns(file: string): Promise<ReadonlySet<string> | undefined> {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      return undefined;
+    }
+    const cached = this.footers.get(file);
+    if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.columns;
+    let columns: Set<string> | undefined;
+    try {
+      const reader = await this.connection.runAndReadAll(
+        `DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(file)}, hive_partitioning = false)`,
+      );
+      columns = new Set(reader.getRows().map((row) => String(row[0]).toLowerCase()));
+    } catch {
+      columns = undefined;
+    }
+    this.footers.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, columns });
+    return columns;
   }
 
   private async executeNow(sql: string, parameters: string[]): Promise<QueryResult> {
-    for (const table of this.options.tables) await this.connection.run(viewSql(table, await this.fileColumns(table)));
+    for (const table of this.options.tables) await this.connection.run(viewSql(table, await this.fileGroups(table)));
     const unload = parseUnload(sql);
     let statement = sql;
     if (unload) {
