@@ -321,7 +321,12 @@ describe('crash at any point of applyJournal, or of the rollback itself', () => 
           const journal: PublishJournal = {
             name: 'publish-x',
             runId: 'R',
-            copies: copyTargets.map((t, i) => ({ sourceBucket: 'staging', sourceKey: `runs/R/src/${i}`, targetBucket: t.bucket, targetKey: t.key })),
+            copies: copyTargets.map((t, i) => ({
+              sourceBucket: 'staging',
+              sourceKey: `runs/R/src/${i}`,
+              targetBucket: t.bucket,
+              targetKey: t.key,
+            })),
             deletes: deletes.map((t) => ({ bucket: t.bucket, key: t.key })),
           };
           const setup = async (): Promise<TempLake> => {
@@ -344,7 +349,9 @@ describe('crash at any point of applyJournal, or of the rollback itself', () => 
           await applyJournal(clean.store, 'staging', journal);
           await commitRun(clean.store, 'staging', 'R');
           expect(await publishedState(clean.store)).toEqual(
-            Object.fromEntries(Object.entries(expectedAfter).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))),
+            Object.fromEntries(
+              Object.entries(expectedAfter).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+            ),
           );
           const committed = await publishedState(clean.store);
           await rollbackRun(clean.store, 'staging', 'R');
@@ -412,7 +419,10 @@ describe('recoverPendingJournals', () => {
     expect(await wholeLake(l.store)).toEqual(lakeBefore);
     // R is exactly a day old: rolled back; S (4h younger) stays applied and pending.
     expect(await recoverPendingJournals(l.store, 'staging', 24 * HOUR, new Date(T0 + 24 * HOUR))).toEqual(['R']);
-    expect(await publishedState(l.store)).toEqual({ ...BEFORE_PUBLISHED, 'condemned/c/x': bothApplied['condemned/c/x'] });
+    expect(await publishedState(l.store)).toEqual({
+      ...BEFORE_PUBLISHED,
+      'condemned/c/x': bothApplied['condemned/c/x'],
+    });
     expect(await journalKeys(l.store)).toEqual(['journal/S/000-publish.json']);
     // A day after S started, S goes too.
     expect(await recoverPendingJournals(l.store, 'staging', 24 * HOUR, new Date(T0 + 44 * HOUR))).toEqual(['S']);
@@ -542,9 +552,12 @@ const withoutGold = (state: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(state).filter(([k]) => !k.startsWith('gold/')));
 const withGold = (state: Record<string, string>, gold: Record<string, string>) =>
   Object.fromEntries(
-    Object.entries({ ...withoutGold(state), ...gold }).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    Object.entries({ ...withoutGold(state), ...gold }).sort(([a], [b]) =>
+      Buffer.compare(Buffer.from(a), Buffer.from(b)),
+    ),
   );
-const prefixed = (bucket: string, r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [`${bucket}/${k}`, v]));
+const prefixed = (bucket: string, r: Record<string, string>) =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [`${bucket}/${k}`, v]));
 
 describe.each(SCENARIOS)('publish: $title', (scenario) => {
   const AFTER = withGold(scenario.after, prefixed('gold', GOLD_BEFORE));
@@ -641,7 +654,9 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
           await record(l.store, 'SUCCEEDED');
           expect({ k, then, state: await publishedState(l.store) }).toEqual({ k, then, state: AFTER_ALL });
         }
-        expect(await journalKeys(l.store, R2)).toEqual(then === 'retry' && k === total ? [expect.any(String), expect.any(String)] : []);
+        expect(await journalKeys(l.store, R2)).toEqual(
+          then === 'retry' && k === total ? [expect.any(String), expect.any(String)] : [],
+        );
       }
     }
   });
@@ -651,7 +666,9 @@ describe('a run left pending is not rolled back over a later committed rerun of 
   test('crashed run A of D (never recorded), rerun B of D committed within minAge, then recovery of A', async () => {
     const T0 = Date.parse('2024-06-01T00:00:00Z');
     const l = newLake();
-    await at(T0 - HOUR, () => stageAndPublish(l.store, D, r1, { silver: { '2024-01': ['d1-jan'] }, rejected: { 'x.csv': 'x' } }));
+    await at(T0 - HOUR, () =>
+      stageAndPublish(l.store, D, r1, { silver: { '2024-01': ['d1-jan'] }, rejected: { 'x.csv': 'x' } }),
+    );
     const A = `${D}_eA`;
     const B = `${D}_eB`;
     // A publishes, then its execution is stopped: no record-run, the journal stays pending.
@@ -699,7 +716,9 @@ describe('property: random runs randomly failing', () => {
 
     const runStep = async (store: ObjectStore, s: Step, i: number, crashAt: number): Promise<void> => {
       const runId = `${s.date}_x${i}`;
-      const silver = Object.fromEntries(s.months.map((m) => [m, Array.from({ length: s.files }, (_, j) => `${runId}|${m}|${j}`)]));
+      const silver = Object.fromEntries(
+        s.months.map((m) => [m, Array.from({ length: s.files }, (_, j) => `${runId}|${m}|${j}`)]),
+      );
       const quarantine = Array.from({ length: s.quarantine }, (_, j) => `${runId}|q|${j}`);
       const rejected = Object.fromEntries(s.rejected.map((n) => [n, `${runId}|${n}`]));
       await stage(store, s.date, runId, { silver, quarantine, rejected });

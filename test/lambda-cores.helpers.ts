@@ -73,13 +73,16 @@ export async function diskDirs(root: string): Promise<string[]> {
  */
 export function renderBytes(bytes: Buffer): string {
   const text = bytes.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(bytes) && !text.startsWith('base64:') ? text : `base64:${bytes.toString('base64')}`;
+  return Buffer.from(text, 'utf8').equals(bytes) && !text.startsWith('base64:')
+    ? text
+    : `base64:${bytes.toString('base64')}`;
 }
 
 /** The objects of one bucket under `prefix` as key → content (byte-exact, see renderBytes), via the store. */
 export async function contents(store: ObjectStore, bucket: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const entry of await store.list(bucket, prefix)) out[entry.key] = renderBytes(await store.getBytes(bucket, entry.key));
+  for (const entry of await store.list(bucket, prefix))
+    out[entry.key] = renderBytes(await store.getBytes(bucket, entry.key));
   return out;
 }
 
@@ -215,7 +218,10 @@ export async function stage(store: ObjectStore, date: string, runId: string, spe
 /** What record-run does after a date: the run's staging area goes (backups of replaced objects included). */
 export async function clearStaging(store: ObjectStore, runId: string): Promise<void> {
   const staged = await store.list('staging', `runs/${runId}/`);
-  await store.delete('staging', staged.map((e) => e.key));
+  await store.delete(
+    'staging',
+    staged.map((e) => e.key),
+  );
 }
 
 /** What record-run does for a SUCCEEDED date: the run's journals are committed, its staging area cleared. */
@@ -244,7 +250,8 @@ export async function wholeLake(store: ObjectStore): Promise<Record<string, stri
 /** Copies every object of `from` (all buckets) into `to`, byte for byte. */
 export async function copyLake(from: ObjectStore, to: ObjectStore): Promise<void> {
   for (const bucket of ALL_BUCKETS) {
-    for (const entry of await from.list(bucket, '')) await to.put(bucket, entry.key, await from.getBytes(bucket, entry.key));
+    for (const entry of await from.list(bucket, ''))
+      await to.put(bucket, entry.key, await from.getBytes(bucket, entry.key));
   }
 }
 
@@ -252,7 +259,11 @@ export async function copyLake(from: ObjectStore, to: ObjectStore): Promise<void
  * Runs `op` on a store that crashes before its `crashAt`-th mutation. Resolves true when it crashed,
  * false when it finished; any other error is rethrown.
  */
-export async function crashes(op: (store: ObjectStore) => Promise<unknown>, store: ObjectStore, crashAt: number): Promise<boolean> {
+export async function crashes(
+  op: (store: ObjectStore) => Promise<unknown>,
+  store: ObjectStore,
+  crashAt: number,
+): Promise<boolean> {
   try {
     await op(new CrashingStore(store, crashAt));
     return false;
@@ -277,4 +288,3 @@ export async function mutationsOf(store: ObjectStore, op: (store: ObjectStore) =
 
 export const rejectionsJson = (date: string, runId: string, names: string[]) =>
   JSON.stringify({ ingest_date: date, run_id: runId, files: names.map((n) => rejection(date, n)) }, null, 2);
-

@@ -19,7 +19,9 @@ describe('FsObjectStore: layout and reads', () => {
   test('bucket b, key k is the file <root>/b/k', async () => {
     await lake.store.put('silver', 'transactions/year=2024/month=01/a.parquet', 'A');
     await lake.store.put('gold', 'x', Buffer.from([0, 1, 2, 255]));
-    expect(await fs.readFile(path.join(lake.root, 'silver/transactions/year=2024/month=01/a.parquet'), 'utf8')).toBe('A');
+    expect(await fs.readFile(path.join(lake.root, 'silver/transactions/year=2024/month=01/a.parquet'), 'utf8')).toBe(
+      'A',
+    );
     expect([...(await fs.readFile(path.join(lake.root, 'gold/x')))]).toEqual([0, 1, 2, 255]);
     expect(await diskFiles(lake.root)).toEqual({
       'gold/x': Buffer.from([0, 1, 2, 255]).toString('utf8'),
@@ -49,7 +51,12 @@ describe('FsObjectStore: layout and reads', () => {
   test('copy is byte-identical, across buckets, and creates the target folders', async () => {
     const bytes = Buffer.from([0xef, 0xbb, 0xbf, 0x61, 0x0d, 0x0a, 0x00, 0xff]);
     await lake.store.put('bronze', 'transactions/ingest_date=2024-01-01/f.csv', bytes);
-    await lake.store.copy('bronze', 'transactions/ingest_date=2024-01-01/f.csv', 'quarantine', 'files/ingest_date=2024-01-01/f.csv');
+    await lake.store.copy(
+      'bronze',
+      'transactions/ingest_date=2024-01-01/f.csv',
+      'quarantine',
+      'files/ingest_date=2024-01-01/f.csv',
+    );
     expect((await lake.store.getBytes('quarantine', 'files/ingest_date=2024-01-01/f.csv')).equals(bytes)).toBe(true);
     expect((await lake.store.getBytes('bronze', 'transactions/ingest_date=2024-01-01/f.csv')).equals(bytes)).toBe(true);
     // copy onto an existing object replaces it
@@ -138,21 +145,26 @@ describe('FsObjectStore.list', () => {
     const segment = fc.constantFrom('a', 'b', 'ab', 'a-b', 'year=2024', 'month=01', 'é', 'Z', '_x');
     const keyArb = fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/'));
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(keyArb, { maxLength: 8 }), fc.array(segment, { maxLength: 2 }), fc.boolean(), async (ks, pre, slash) => {
-        // A key cannot be both an object and a folder on disk: drop keys that are prefixes of others.
-        const usable = ks.filter((k) => !ks.some((o) => o !== k && o.startsWith(`${k}/`)));
-        const l = tempLake();
-        try {
-          for (const k of usable) await l.store.put('bronze', k, k);
-          const prefix = pre.join('/') + (slash && pre.length > 0 ? '/' : '');
-          const expected = usable
-            .filter((k) => k.startsWith(prefix))
-            .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-          expect(keys(await l.store.list('bronze', prefix))).toEqual(expected);
-        } finally {
-          l.cleanup();
-        }
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(keyArb, { maxLength: 8 }),
+        fc.array(segment, { maxLength: 2 }),
+        fc.boolean(),
+        async (ks, pre, slash) => {
+          // A key cannot be both an object and a folder on disk: drop keys that are prefixes of others.
+          const usable = ks.filter((k) => !ks.some((o) => o !== k && o.startsWith(`${k}/`)));
+          const l = tempLake();
+          try {
+            for (const k of usable) await l.store.put('bronze', k, k);
+            const prefix = pre.join('/') + (slash && pre.length > 0 ? '/' : '');
+            const expected = usable
+              .filter((k) => k.startsWith(prefix))
+              .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+            expect(keys(await l.store.list('bronze', prefix))).toEqual(expected);
+          } finally {
+            l.cleanup();
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

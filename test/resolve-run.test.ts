@@ -1,7 +1,15 @@
 import * as fc from 'fast-check';
 import { PipelineError } from '../lambdas/shared/errors';
 import { isCalendarDate } from '../lambdas/shared/lake-layout';
-import { addDays, dateInZone, dateRange, MAX_DATES_PER_RUN, resolveRun, sanitizeId, type ResolveContext } from '../lambdas/resolve-run/core';
+import {
+  addDays,
+  dateInZone,
+  dateRange,
+  MAX_DATES_PER_RUN,
+  resolveRun,
+  sanitizeId,
+  type ResolveContext,
+} from '../lambdas/resolve-run/core';
 
 const ctx = (over: Partial<ResolveContext> = {}): ResolveContext => ({
   executionName: 'exec-1',
@@ -37,7 +45,15 @@ describe('resolveRun: {date}', () => {
   });
 
   test('leap days and month ends are valid dates', () => {
-    for (const d of ['2024-02-29', '2000-02-29', '2023-02-28', '2024-04-30', '2024-12-31', '2023-01-31', '1999-12-31']) {
+    for (const d of [
+      '2024-02-29',
+      '2000-02-29',
+      '2023-02-28',
+      '2024-04-30',
+      '2024-12-31',
+      '2023-01-31',
+      '1999-12-31',
+    ]) {
       expect(datesOf({ date: d })).toEqual([d]);
     }
   });
@@ -89,9 +105,19 @@ describe('resolveRun: {from, to}', () => {
   });
 
   test('leap year February and year ends', () => {
-    expect(datesOf({ from: '2024-02-27', to: '2024-03-01' })).toEqual(['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01']);
+    expect(datesOf({ from: '2024-02-27', to: '2024-03-01' })).toEqual([
+      '2024-02-27',
+      '2024-02-28',
+      '2024-02-29',
+      '2024-03-01',
+    ]);
     expect(datesOf({ from: '2023-02-27', to: '2023-03-01' })).toEqual(['2023-02-27', '2023-02-28', '2023-03-01']);
-    expect(datesOf({ from: '2023-12-30', to: '2024-01-02' })).toEqual(['2023-12-30', '2023-12-31', '2024-01-01', '2024-01-02']);
+    expect(datesOf({ from: '2023-12-30', to: '2024-01-02' })).toEqual([
+      '2023-12-30',
+      '2023-12-31',
+      '2024-01-01',
+      '2024-01-02',
+    ]);
     expect(datesOf({ from: '2024-01-01', to: '2024-12-31' })).toHaveLength(366);
     expect(datesOf({ from: '2023-01-01', to: '2023-12-31' })).toHaveLength(365);
   });
@@ -110,8 +136,12 @@ describe('resolveRun: {from, to}', () => {
   });
 
   test('from after to is refused with a clear message', () => {
-    expect(invalid({ from: '2024-01-02', to: '2024-01-01' }).message).toBe('"from" (2024-01-02) is after "to" (2024-01-01)');
-    expect(invalid({ from: '2025-01-01', to: '2024-12-31' }).message).toBe('"from" (2025-01-01) is after "to" (2024-12-31)');
+    expect(invalid({ from: '2024-01-02', to: '2024-01-01' }).message).toBe(
+      '"from" (2024-01-02) is after "to" (2024-01-01)',
+    );
+    expect(invalid({ from: '2025-01-01', to: '2024-12-31' }).message).toBe(
+      '"from" (2025-01-01) is after "to" (2024-12-31)',
+    );
   });
 
   test('bad dates, missing ends and extra keys are refused', () => {
@@ -130,7 +160,9 @@ describe('resolveRun: {from, to}', () => {
     expect(r.count).toBe(MAX_DATES_PER_RUN);
     expect(r.dates[0]).toBe(from);
     expect(r.dates[MAX_DATES_PER_RUN - 1]).toBe(lastOk);
-    expect(invalid({ from, to: addDays(from, MAX_DATES_PER_RUN) }).message).toBe(`a run covers at most ${MAX_DATES_PER_RUN} dates`);
+    expect(invalid({ from, to: addDays(from, MAX_DATES_PER_RUN) }).message).toBe(
+      `a run covers at most ${MAX_DATES_PER_RUN} dates`,
+    );
   });
 
   test('property: the range is every calendar date from..to, strictly ascending, consecutive', () => {
@@ -140,7 +172,9 @@ describe('resolveRun: {from, to}', () => {
         const from = new Date(start * 864e5).toISOString().slice(0, 10);
         const to = new Date((start + len) * 864e5).toISOString().slice(0, 10);
         const r = resolveRun({ from, to }, ctx());
-        const expected = Array.from({ length: len + 1 }, (_, i) => new Date((start + i) * 864e5).toISOString().slice(0, 10));
+        const expected = Array.from({ length: len + 1 }, (_, i) =>
+          new Date((start + i) * 864e5).toISOString().slice(0, 10),
+        );
         expect(r.count).toBe(len + 1);
         expect(r.dates).toEqual(expected);
         expect(r.run_ids).toEqual(expected.map((d) => `${d}_exec-1`));
@@ -254,6 +288,8 @@ describe('helpers', () => {
   test('sanitizeId keeps a safe alphabet and at most 80 characters', () => {
     expect(sanitizeId('run:2024/01 16.x_y-Z')).toBe('run-2024-01-16-x_y-Z');
     expect(sanitizeId('a'.repeat(100))).toBe('a'.repeat(80));
-    expect(resolveRun({ date: '2024-01-16' }, ctx({ executionName: 'my exec/1' })).run_ids).toEqual(['2024-01-16_my-exec-1']);
+    expect(resolveRun({ date: '2024-01-16' }, ctx({ executionName: 'my exec/1' })).run_ids).toEqual([
+      '2024-01-16_my-exec-1',
+    ]);
   });
 });

@@ -247,14 +247,12 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
       partitionKeys: cols(input.PartitionKeys),
     };
   });
-  const workgroups = resolver
-    .ofType('AWS::Athena::WorkGroup')
-    .map(
-      ([, r]) =>
-        resolver.resolve(r.Properties ?? {}) as {
-          WorkGroupConfiguration?: { ResultConfiguration?: { OutputLocation?: string } };
-        },
-    );
+  const workgroups = resolver.ofType('AWS::Athena::WorkGroup').map(
+    ([, r]) =>
+      resolver.resolve(r.Properties ?? {}) as {
+        WorkGroupConfiguration?: { ResultConfiguration?: { OutputLocation?: string } };
+      },
+  );
   const athenaOutputLocation = workgroups[0]?.WorkGroupConfiguration?.ResultConfiguration?.OutputLocation;
   if (!athenaOutputLocation) throw new Error('the app defines no Athena workgroup with a result location');
   return { definition, functions, jobs, tables, athenaOutputLocation };
