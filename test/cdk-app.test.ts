@@ -259,3 +259,77 @@ describe('security invariants (fail when a change weakens them)', () => {
     p.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
+
+describe('production settings', () => {
+  const { storage: s, pipeline: p } = synth('prod');
+  const bucketsByLayer = Object.fromEntries(
+    Object.values(s.findResources('AWS::S3::Bucket')).map((b) => [
+      (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'] ?? 'access-logs',
+      b.Properties as Record<string, unknown>,
+    ]),
+  );
+
+  test('KMS bucket keys and server access logs on every lake bucket', () => {
+    for (const [layer, props] of Object.entries(bucketsByLayer)) {
+      if (layer === 'access-logs') continue;
+      const rule = (props.BucketEncryption as { ServerSideEncryptionConfiguration: { BucketKeyEnabled: boolean }[] })
+        .ServerSideEncryptionConfiguration[0];
+      expect({ layer, bucketKey: rule.BucketKeyEnabled }).toEqual({ layer, bucketKey: true });
+      expect({ layer, logs: (props.LoggingConfiguration as { LogFilePrefix: string }).LogFilePrefix }).toEqual({
+        layer,
+        logs: `${layer}/`,
+      });
+    }
+  });
+
+  test('lifecycle: bronze tiers, quarantine and Athena results expire', () => {
+    const rules = (layer: string) => JSON.stringify(bucketsByLayer[layer].LifecycleConfiguration);
+    expect(rules('bronze')).toContain('"StorageClass":"STANDARD_IA"');
+    expect(rules('bronze')).toContain('"StorageClass":"GLACIER_IR"');
+    expect(rules('quarantine')).toContain('"ExpirationInDays":400');
+    expect(rules('athena-results')).toContain('"ExpirationInDays":30');
+  });
+
+  test('the Glue job runs under a security configuration encrypting S3, logs and bookmarks', () => {
+    p.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+      EncryptionConfiguration: {
+        S3Encryptions: [Match.objectLike({ S3EncryptionMode: 'SSE-KMS' })],
+        CloudWatchEncryption: Match.objectLike({ CloudWatchEncryptionMode: 'SSE-KMS' }),
+        JobBookmarksEncryption: Match.objectLike({ JobBookmarksEncryptionMode: 'CSE-KMS' }),
+      },
+    });
+    p.hasResourceProperties('AWS::Glue::Job', { SecurityConfiguration: Match.anyValue(), MaxRetries: 0, Timeout: 60 });
+  });
+
+  test('Athena cancels queries scanning more than the cutoff', () => {
+    s.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 100 * 1024 ** 3 }),
+    });
+  });
+
+  test('names carry the environment; prod settings reach the Lambdas', () => {
+    p.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'txlake-prod-pipeline' });
+    s.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'txlake_prod' }) });
+    s.hasResourceProperties('AWS::Athena::WorkGroup', { Name: 'txlake-prod' });
+    p.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_QUARANTINE_RATIO: '0.05',
+          SCHEDULE_TIME_ZONE: 'Europe/Zurich',
+          POWERTOOLS_METRICS_NAMESPACE: 'txlake/prod',
+        }),
+      },
+    });
+    p.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'data-platform-alerts@example.com',
+    });
+    const dev = synth('dev').pipeline;
+    dev.hasResourceProperties('AWS::Scheduler::Schedule', { State: 'DISABLED' });
+  });
+
+  test('the CLI finds the deployment through stack outputs', () => {
+    p.hasOutput('StateMachineArn', {});
+    p.hasOutput('StagingBucketName', {});
+  });
+});
