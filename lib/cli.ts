@@ -126,6 +126,9 @@ async function runDates(
     progress: (line) => io.stderr(`[txlake] ${line}\n`),
   });
   io.stdout(formatRuns(result.records, Boolean(options.json)));
+  for (const r of result.records) {
+    if (r.status === 'FAILED') io.stderr(`txlake: ${r.ingest_date} failed: ${r.error}: ${r.error_detail ?? ''}\n`);
+  }
   if (result.error) io.stderr(`txlake: run failed: ${result.error.code}: ${result.error.detail}\n`);
   return result.status === 'FAILED' || result.records.some((r) => r.status === 'FAILED') ? 1 : 0;
 }

@@ -49,14 +49,35 @@ export interface PipelineStateMachineProps {
    */
   readonly retryIntervalSeconds?: number;
   /**
-   * A date still running after this long fails.
-   * @default 180
+   * A Glue job run taking longer fails (the state itself allows 15 more minutes to start).
+   * @default 60
    */
   readonly glueTimeoutMinutes?: number;
   /**
    * @default 30
    */
   readonly logRetentionDays?: number;
+}
+
+/**
+ * GlueStartJobRun turns `taskTimeout` into the job run's own Timeout and leaves the state without
+ * `TimeoutSeconds`; this adds a state-level timeout too, so a run stuck before it even starts
+ * (queued, capacity) fails the date instead of waiting indefinitely.
+ */
+class GlueJobRunTask extends tasks.GlueStartJobRun {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: tasks.GlueStartJobRunProps,
+    private readonly stateTimeout: Duration,
+  ) {
+    super(scope, id, props);
+  }
+
+  protected override _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): unknown {
+    const rendered = super._renderTask(topLevelQueryLanguage) as Record<string, unknown>;
+    return { ...rendered, TimeoutSeconds: this.stateTimeout.toSeconds() };
+  }
 }
 
 /** Errors of the AWS services themselves (throttling, outages): worth a retry. Data errors are not. */
@@ -132,6 +153,7 @@ export class PipelineStateMachine extends Construct {
       }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
     });
     retryTransient(resolveRun, TRANSIENT_LAMBDA_ERRORS);
 
@@ -150,14 +172,21 @@ export class PipelineStateMachine extends Construct {
       '$.current.landing',
     );
 
+    const glueTimeout = Duration.minutes(props.glueTimeoutMinutes ?? 60);
     const transformRows = retryTransient(
-      new tasks.GlueStartJobRun(this, 'TransformRows', {
-        glueJobName: props.job.jobName,
-        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-        arguments: sfn.TaskInput.fromObject({ '--run_id': runId, '--ingest_date': date }),
-        resultPath: sfn.JsonPath.DISCARD,
-        taskTimeout: sfn.Timeout.duration(Duration.minutes(props.glueTimeoutMinutes ?? 180)),
-      }),
+      new GlueJobRunTask(
+        this,
+        'TransformRows',
+        {
+          glueJobName: props.job.jobName,
+          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+          arguments: sfn.TaskInput.fromObject({ '--run_id': runId, '--ingest_date': date }),
+          resultPath: sfn.JsonPath.DISCARD,
+          taskTimeout: sfn.Timeout.duration(glueTimeout),
+        },
+        // The run's own timeout plus time to get capacity.
+        glueTimeout.plus(Duration.minutes(15)),
+      ),
       TRANSIENT_GLUE_ERRORS,
     );
 

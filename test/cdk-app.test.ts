@@ -171,6 +171,17 @@ describe('pipeline stack', () => {
       expect(states.DateFailed.Type).toBe('Fail');
     });
 
+    test('every Task state has a timeout, so a stuck step fails its date', () => {
+      const tasks = Object.entries(states).filter(([, st]) => st.Type === 'Task');
+      expect(tasks.length).toBeGreaterThanOrEqual(11);
+      for (const [name, st] of tasks) {
+        if (name === 'NotifyFailure') continue; // SNS publish answers at once
+        expect({ name, timeout: typeof st.TimeoutSeconds }).toEqual({ name, timeout: 'number' });
+      }
+      expect(states.TransformRows.TimeoutSeconds).toBe(75 * 60);
+      expect((states.TransformRows.Parameters as Record<string, unknown>).Timeout).toBe(60);
+    });
+
     test('logging ALL and X-Ray tracing', () => {
       pipeline.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         TracingConfiguration: { Enabled: true },

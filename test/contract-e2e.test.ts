@@ -64,6 +64,10 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
       ['D-2', 'ACCD', '20.00', 'EUR', ts],
       ['D-2', 'ACCD', '21.00', 'EUR', ts], // same id, other values
       ['ATT-1', 'ACCA', 'not-a-number', 'EUR', ts],
+      // Month boundaries in other offsets: 2024-01-31T23:30Z (January), 2024-02-01T00:30Z (February).
+      ['B-1', 'ACCB', '100.00', 'EUR', '2024-02-01T00:30:00+01:00'],
+      ['B-2', 'ACCB', '5.00', 'EUR', '2024-01-31T23:30:00-01:00'],
+      ['B-3', 'ACCB', '-0.01', 'EUR', '2024-03-31 23:59:59.9999'],
     ]);
     day1['r_type.txt'] = 'TransactionID\n';
     day1['r_empty.csv'] = '';
@@ -100,22 +104,20 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
         ['N-3', 'ACCN', '3.00', 'EUR', ts],
       ]),
     });
-    outputs.days23 = JSON.parse(
-      (
-        await txlake([
-          'backfill',
-          '--from',
-          '2024-01-11',
-          '--to',
-          '2024-01-12',
-          '--lake',
-          lake,
-          '--json',
-          '--max-quarantine-ratio',
-          '1',
-        ])
-      ).stdout,
-    );
+    const days23 = await txlake([
+      'backfill',
+      '--from',
+      '2024-01-11',
+      '--to',
+      '2024-01-12',
+      '--lake',
+      lake,
+      '--json',
+      '--max-quarantine-ratio',
+      '1',
+    ]);
+    if (days23.code !== 0) console.error(days23.stderr);
+    outputs.days23 = JSON.parse(days23.stdout);
 
     // Day 4: half the rows invalid: the default gate (0.1) fails and nothing is published.
     await land(lake, '2024-01-13', {
@@ -166,6 +168,23 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
         });
       }
     }
+  });
+
+  test('offsets at month boundaries land in the right UTC month, in silver and in the balance history', async () => {
+    const rows = await duck(
+      `SELECT transaction_id, strftime(transaction_ts, '%Y-%m-%dT%H:%M:%S.%g') AS ts, year, month FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR}) WHERE customer_id = 'ACCB' ORDER BY transaction_id`,
+    );
+    expect(rows).toEqual([
+      { transaction_id: 'B-1', ts: '2024-01-31T23:30:00.000', year: '2024', month: '01' },
+      { transaction_id: 'B-2', ts: '2024-02-01T00:30:00.000', year: '2024', month: '02' },
+      { transaction_id: 'B-3', ts: '2024-03-31T23:59:59.999', year: '2024', month: '03' },
+    ]);
+    const history = await txlake(['balance-history', '--quarter', '2024-Q1', '--lake', lake]);
+    expect(history.stdout.split('\n').filter((l) => l.startsWith('ACCB,'))).toEqual([
+      'ACCB,EUR,2024-01,100.00',
+      'ACCB,EUR,2024-02,105.00',
+      'ACCB,EUR,2024-03,104.99',
+    ]);
   });
 
   test('day 1: duplicates within the run and the file-level codes', async () => {
