@@ -632,10 +632,29 @@ def read_records(
         seen = set(files_rdd.filter(found).keys().map(lambda p: p.rpartition("/")[2]).collect())
         missing = sorted(set(bases) - seen)
         if missing:
-            # Hadoop input formats skip names starting with '_' or '.'; never drop rows silently.
-            raise FileNotFoundError(f"bronze files not readable in {directory}: {missing}")
+            # Hadoop input formats skip names starting with '_' or '.' (hidden files): read
+            # those through the file system API instead, so no landed file is ever dropped.
+            hidden = [
+                (f"{directory}/{base}", read_bytes(spark, f"{directory}/{base}"))
+                for base in missing
+            ]
+            rdds.append(sc.parallelize(hidden, len(hidden)).flatMap(parse))
         rdds.append(files_rdd.flatMap(parse))
     return spark.createDataFrame(sc.union(rdds), schema)
+
+
+def read_bytes(spark: SparkSession, path: str) -> bytes:
+    """The bytes of one file through Hadoop's FileSystem (s3:// in Glue, local paths here)."""
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(hadoop_path):
+        raise FileNotFoundError(f"bronze file not found: {path}")
+    stream = fs.open(hadoop_path)
+    try:
+        return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+    finally:
+        stream.close()
 
 
 def write_outputs(

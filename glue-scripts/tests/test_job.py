@@ -300,3 +300,15 @@ def test_job_fails_when_listed_file_is_missing(spark, contract_dict, tmp_path):
     landing(tmp_path, "gone", ["gone.csv"])
     with pytest.raises(FileNotFoundError):
         job.main(args(tmp_path, contract_dict, run_id="gone"))
+
+
+def test_job_reads_files_hadoop_would_hide(spark, contract_dict, tmp_path):
+    # Hadoop input formats skip names starting with '_' or '.'; the job must still read them.
+    folder = tmp_path / "bronze" / "transactions" / f"ingest_date={DATE}"
+    write(folder / "_under.csv", f"{HEADER}\nH-1,C,1.00,EUR,2024-01-16T10:00:00Z\n".encode())
+    write(folder / ".dot.csv", f"{HEADER}\nH-2,C,2.00,EUR,2024-01-16T10:00:00Z\n".encode())
+    write(folder / "plain.csv", f"{HEADER}\nH-3,C,3.00,EUR,2024-01-16T10:00:00Z\n".encode())
+    landing(tmp_path, "hidden", ["_under.csv", ".dot.csv", "plain.csv"])
+    counts = job.main(args(tmp_path, contract_dict, run_id="hidden"))
+    assert counts["read_by_file"] == {"_under.csv": 1, ".dot.csv": 1, "plain.csv": 1}
+    assert counts["silver"] == 3
