@@ -94,9 +94,8 @@ const TRANSIENT_GLUE_ERRORS = [
   'Glue.OperationTimeoutException',
   'Glue.ThrottlingException',
   'Glue.AWSGlueException',
-  // A failed Glue run is an infrastructure failure (lost executors, capacity): the job itself
-  // never fails on bad data, which it routes to quarantine instead.
-  'States.TaskFailed',
+  // Not States.TaskFailed: Step Functions matches it against every task error, so a failed job
+  // run (a script bug, denied access) would be retried like a throttled API call.
 ];
 const TRANSIENT_ATHENA_ERRORS = [
   'Athena.TooManyRequestsException',
