@@ -1,8 +1,8 @@
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import rowVectors from '../contract/row-vectors.json';
 import { CONTRACT, REQUIRED_COLUMNS } from '../lib/contract';
-import { runLocal } from '../lib/local/local-runner';
 import { ROOT, tempLake, txlake } from './helpers/cli';
 import { csvFile, duck, publishedState } from './helpers/lake';
 
@@ -304,21 +304,35 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
   });
 });
 
-test('RECONCILIATION_FAILED when the file changes between the landing check and the job', async () => {
+test('RECONCILIATION_FAILED through the CLI: a landed file changes between the landing check and the job', async () => {
   const lake = tempLake();
   const file = path.join(lake, 'bronze', 'transactions', 'ingest_date=2024-01-20', 'f.csv');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, csvFile(STD, [['R-1', 'C', '1.00', 'EUR', ts]]));
   const before = publishedState(lake);
-  const result = await runLocal({
-    root: ROOT,
-    lake,
-    input: { date: '2024-01-20' },
-    wrapTask: async (state, _input, invoke) => {
-      if (state === 'TransformRows') appendFileSync(file, `R-2,C,2.00,EUR,${ts}\n`);
-      return invoke();
+  // The real command; the moment the landing check has counted the file, a sender overwrites it.
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'txlake.js'), 'run', '--date', '2024-01-20', '--lake', lake, '--json'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    const wasChecked = /ValidateLanding\s+ok/.test(stderr);
+    stderr += d.toString();
+    if (!wasChecked && /ValidateLanding\s+ok/.test(stderr)) appendFileSync(file, `R-2,C,2.00,EUR,${ts}\n`);
   });
-  expect(result.records.map((r) => [r.status, r.error])).toEqual([['FAILED', 'RECONCILIATION_FAILED']]);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code).toBe(1);
+  const { runs } = JSON.parse(stdout) as Summary;
+  expect(runs.map((r) => [r.status, r.error])).toEqual([['FAILED', 'RECONCILIATION_FAILED']]);
+  expect(stderr).toMatch(
+    /2024-01-20 failed: RECONCILIATION_FAILED: the job read 2 records but the landing check counted 1/,
+  );
   expect(publishedState(lake)).toEqual(before);
 });
