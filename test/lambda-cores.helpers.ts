@@ -152,6 +152,10 @@ export class CrashingStore implements ObjectStore {
     this.tick(`put ${bucket}/${key}`);
     await this.inner.put(bucket, key, body);
   }
+  async putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean> {
+    this.tick(`putIfAbsent ${bucket}/${key}`);
+    return this.inner.putIfAbsent(bucket, key, body);
+  }
   async copy(sb: string, sk: string, tb: string, tk: string): Promise<void> {
     this.tick(`copy ${sb}/${sk} -> ${tb}/${tk}`);
     await this.inner.copy(sb, sk, tb, tk);

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { makeHandler } from '../shared/powertools';
 import type { HandlerRuntime } from '../shared/runtime';
-import { resolveRun } from './core';
+import { resolveRun, sanitizeId } from './core';
 import { recoverPendingJournals } from '../shared/journal';
 import { lakeBuckets } from '../shared/runtime';
+
+/** Where the first execution of a schedule tick leaves its claim. */
+export const scheduleTickKey = (scheduledTime: string): string => `schedule-ticks/${sanitizeId(scheduledTime)}.json`;
 
 const event = z.object({
   input: z.unknown(),
@@ -21,8 +24,20 @@ export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unk
   });
   // A run cut off mid-publish (killed, or its failure path never ran) is rolled back before anything
   // new is read; runs younger than the recovery age may still be in flight and are left alone.
+  const staging = lakeBuckets(runtime).staging;
   const minAgeMinutes = Number(runtime.env.JOURNAL_RECOVERY_MIN_AGE_MINUTES ?? '1440');
-  await recoverPendingJournals(runtime.store, lakeBuckets(runtime).staging, minAgeMinutes * 60_000);
+  await recoverPendingJournals(runtime.store, staging, minAgeMinutes * 60_000);
+  // EventBridge Scheduler delivers at least once: the first execution of a tick claims it, a
+  // duplicate delivery of the same tick processes nothing.
+  const tick = (parsed.input as { scheduled_time?: unknown } | null)?.scheduled_time;
+  if (typeof tick === 'string') {
+    const claimed = await runtime.store.putIfAbsent(
+      staging,
+      scheduleTickKey(tick),
+      JSON.stringify({ scheduled_time: tick, execution_id: resolved.execution_id, dates: resolved.dates }),
+    );
+    if (!claimed) return { ...resolved, dates: [], run_ids: [], count: 0 };
+  }
   return resolved;
 }
 

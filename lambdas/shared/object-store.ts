@@ -29,6 +29,8 @@ export interface ObjectStore {
   /** Returns undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
   put(bucket: string, key: string, body: Buffer | string): Promise<void>;
+  /** Writes the object only if no object has that key; false when one already exists. */
+  putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean>;
   copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void>;
   delete(bucket: string, keys: readonly string[]): Promise<void>;
 }
@@ -73,6 +75,17 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Buffer | string): Promise<void> {
     await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  }
+
+  async putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*' }));
+      return true;
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) return false;
+      throw error;
+    }
   }
 
   async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
@@ -164,6 +177,18 @@ export class FsObjectStore implements ObjectStore {
     const temp = `${file}.txlake-tmp-${process.pid}-${Date.now()}`;
     await fs.writeFile(temp, body);
     await fs.rename(temp, file);
+  }
+
+  async putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean> {
+    const file = this.file(bucket, key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    try {
+      await fs.writeFile(file, body, { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
   }
 
   async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
