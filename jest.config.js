@@ -5,5 +5,5 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: { isolatedModules: true } }] },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
-  testTimeout: 300000,
+  testTimeout: 600000,
 };

@@ -78,7 +78,13 @@ function projection(table: TableContract, location: string, firstYear: number): 
   const keys = table.partitionKeys.map((k) => k.name);
   const params: Record<string, string> = { 'projection.enabled': 'true' };
   for (const key of keys) {
-    if (key === 'year') {
+    if (key === 'year' && table.layer === 'gold') {
+      // The gold snapshot also has an open-ended tail partition, year=9999/month=12 (the latest
+      // balance of every pair), which the balance history reads for quarters past the data.
+      const years = Array.from({ length: 2199 - firstYear + 1 }, (_, i) => String(firstYear + i));
+      params['projection.year.type'] = 'enum';
+      params['projection.year.values'] = [...years, '9999'].join(',');
+    } else if (key === 'year') {
       params['projection.year.type'] = 'integer';
       params['projection.year.range'] = `${firstYear},2199`;
     } else if (key === 'month') {

@@ -18,4 +18,4 @@ echo "== cfn-lint" >&2
 echo "== pytest (Glue job on local Spark)" >&2
 .venv/bin/python -m pytest glue-scripts/tests -q
 echo "== jest" >&2
-npx --no-install jest --runInBand
+npx --no-install jest --maxWorkers=2

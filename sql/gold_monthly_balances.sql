@@ -8,11 +8,19 @@
 -- Output columns: account_id, currency, month_start (date), balance (decimal(38,2)),
 -- then the partition columns year ('YYYY') and month ('MM').
 --
+-- Tail partition year='9999', month='12' (always written, whatever the first month to
+-- recompute): one row per (account_id, currency) pair with month_start = the snapshot's horizon
+-- (the latest month with data in all of silver) and balance = the pair's balance at the horizon
+-- (the sum of all its amounts). sql/balance_history.sql carries it forward to the months after the
+-- horizon. '9999-12' sorts after every real month, so publish-gold (which replaces every gold
+-- partition from the first month to recompute on) swaps it in with the monthly rows.
+--
 -- {{STAGING_BUCKET}} is substituted at deployment time (tests substitute their own value).
 -- Parameters (Athena ExecutionParameters, positional):
 --   1: the first month to recompute, 'YYYY-MM' (e.g. '2024-01')
 -- Earlier months are still read to compute the opening balances, only their rows are not written.
--- The target prefix must be empty (UNLOAD); at most 100 partitions (months) per run on Athena.
+-- The target prefix must be empty (UNLOAD); at most 100 partitions (99 months + the tail) per run
+-- on Athena.
 -- DuckDB needs the LocalAthena macro for Trino's sequence(date, date, interval).
 UNLOAD (
   WITH monthly AS (
@@ -25,7 +33,7 @@ UNLOAD (
     GROUP BY customer_id, currency, CAST(date_trunc('month', transaction_ts) AS date)
   ),
   pairs AS (
-    SELECT account_id, currency, min(month_start) AS first_month
+    SELECT account_id, currency, min(month_start) AS first_month, sum(amount) AS total
     FROM monthly
     GROUP BY account_id, currency
   ),
@@ -64,6 +72,16 @@ UNLOAD (
     lpad(CAST(month(month_start) AS varchar), 2, '0') AS month
   FROM balances
   WHERE month_start >= CAST(? || '-01' AS date)
+  UNION ALL
+  SELECT
+    p.account_id,
+    p.currency,
+    h.last_month AS month_start,
+    CAST(p.total AS decimal(38, 2)) AS balance,
+    '9999' AS year,
+    '12' AS month
+  FROM pairs p
+  CROSS JOIN horizon h
 )
 TO 's3://{{STAGING_BUCKET}}/gold-refresh/'
 WITH (format = 'PARQUET', partitioned_by = ARRAY['year', 'month'])

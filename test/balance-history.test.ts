@@ -1,7 +1,8 @@
 /**
  * sql/gold_monthly_balances.sql and sql/balance_history.sql, run on LocalAthena (DuckDB) against
- * silver Parquet fixtures written by DuckDB: case study, carry-forward, partition pruning and a
- * property test against an independent TypeScript computation of SPEC section 4.
+ * silver Parquet fixtures written by DuckDB: case study, carry-forward (within a quarter and, through
+ * the gold tail partition year=9999/month=12, to quarters after the last month with data), partition
+ * pruning and a property test against an independent TypeScript computation of SPEC section 4.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -62,7 +63,7 @@ const caseStudy: SilverTx[] = [
 ];
 
 describe('gold_monthly_balances.sql', () => {
-  test('writes one row per pair and month from the first month to the latest silver month, Hive-partitioned', async () => {
+  test('writes one row per pair and month from the first month to the latest silver month, plus the tail partition, Hive-partitioned', async () => {
     const root = newRoot();
     await writeSilver(path.join(root, 'silver', 'transactions'), [
       ...caseStudy,
@@ -78,10 +79,11 @@ describe('gold_monthly_balances.sql', () => {
       'year=2024/month=03',
       'year=2024/month=04',
       'year=2024/month=05',
+      'year=9999/month=12',
     ]);
     const rows = await withGold(gold, async (athena) => {
       const r = await athena.execute(
-        'SELECT account_id, currency, month_start, balance, year, month FROM gold_monthly_balances ORDER BY 1, 2, 3',
+        'SELECT account_id, currency, month_start, balance, year, month FROM gold_monthly_balances ORDER BY 1, 2, 3, 5',
       );
       expect(r.columns).toEqual(['account_id', 'currency', 'month_start', 'balance', 'year', 'month']);
       return r.rows;
@@ -92,12 +94,29 @@ describe('gold_monthly_balances.sql', () => {
       'ACC001,EUR,2024-03-01,326.00,2024,03',
       'ACC001,EUR,2024-04-01,326.00,2024,04',
       'ACC001,EUR,2024-05-01,326.00,2024,05',
+      // tail: month_start = the horizon (latest month with data), balance at the horizon
+      'ACC001,EUR,2024-05-01,326.00,9999,12',
       'ACC002,EUR,2024-02-01,-25.50,2024,02',
       'ACC002,EUR,2024-03-01,-125.50,2024,03',
       'ACC002,EUR,2024-04-01,-125.50,2024,04',
       'ACC002,EUR,2024-05-01,-125.50,2024,05',
+      'ACC002,EUR,2024-05-01,-125.50,9999,12',
       'ACC003,USD,2024-05-01,10.00,2024,05',
+      'ACC003,USD,2024-05-01,10.00,9999,12',
     ]);
+  });
+
+  test('the tail partition is written whatever the first month to recompute, even after the horizon', async () => {
+    const root = newRoot();
+    await writeSilver(path.join(root, 'silver', 'transactions'), caseStudy);
+    const gold = await refreshGold(root, '2024-07');
+    expect(fs.readdirSync(gold)).toEqual(['year=9999']);
+    expect(fs.readdirSync(path.join(gold, 'year=9999'))).toEqual(['month=12']);
+    const rows = await withGold(gold, async (athena) => {
+      const r = await athena.execute('SELECT * FROM gold_monthly_balances ORDER BY 1, 2');
+      return r.rows;
+    });
+    expect(toCsv(rows)).toEqual(['ACC001,EUR,2024-03-01,326.00,9999,12', 'ACC002,EUR,2024-03-01,-125.50,9999,12']);
   });
 
   test('empty silver: UNLOAD writes nothing and the history is empty', async () => {
@@ -134,6 +153,20 @@ describe('balance_history.sql', () => {
     expect(later).toHaveLength(6);
   });
 
+  test('data only in 2024-Q1: 2024-Q3 and 2025-Q1 carry the balances at the last month with data forward', async () => {
+    const carried = (months: string[]): string[] => [
+      ...months.map((m) => `ACC001,EUR,${m},326.00`),
+      ...months.map((m) => `ACC002,EUR,${m},-125.50`),
+    ];
+    for (const fromMonth of ['2000-01', '2024-03', '2024-07']) {
+      expect(toCsv(await run(caseStudy, '2024-Q3', fromMonth))).toEqual(carried(['2024-07', '2024-08', '2024-09']));
+      expect(toCsv(await run(caseStudy, '2025-Q1', fromMonth))).toEqual(carried(['2025-01', '2025-02', '2025-03']));
+    }
+    // the quarter right after the data, and one before it (no transaction before its end: empty)
+    expect(toCsv(await run(caseStudy, '2024-Q2'))).toEqual(carried(['2024-04', '2024-05', '2024-06']));
+    expect(await run(caseStudy, '2023-Q4')).toEqual([]);
+  });
+
   test('month boundaries are UTC instants: 2024-01-31T23:59:59.999Z is January, 2024-02-01T00:00:00.000Z is February', async () => {
     const rows = await run(
       [
@@ -148,7 +181,7 @@ describe('balance_history.sql', () => {
     expect(toCsv(rows)).toEqual(['ACC001,EUR,2024-01,1.00', 'ACC001,EUR,2024-02,7.00', 'ACC001,EUR,2024-03,15.00']);
   });
 
-  test('reads only the quarter partitions of gold (EXPLAIN ANALYZE and an unreadable file elsewhere)', async () => {
+  test('reads only the quarter partitions of gold plus the tail partition, by design (EXPLAIN ANALYZE and an unreadable file elsewhere)', async () => {
     const root = newRoot();
     await writeSilver(path.join(root, 'silver', 'transactions'), [
       ...caseStudy,
@@ -156,13 +189,18 @@ describe('balance_history.sql', () => {
       tx('T5', 'ACC003', '10.00', '2024-06-01T00:00:00.000Z', 'USD'),
     ]);
     const gold = await refreshGold(root, '2000-01');
-    // gold partitions: 2023-11 .. 2024-06 = 8 files
+    // gold partitions: 2023-11 .. 2024-06 = 8 files, plus the tail partition year=9999/month=12 = 9 files;
+    // the query reads the quarter's 3 and the tail (by design: it carries balances past the horizon).
     const profile = await withGold(gold, (athena) =>
       athena.execute(`EXPLAIN ANALYZE ${readSql('balance_history.sql')}`, quarterParameters('2024-Q1')),
     );
-    const text = profile.rows.map((r) => r.join('\n')).join('\n');
-    expect(text).toMatch(/Scanning Files: 3\/8/);
-    expect(text).toMatch(/Total Files Read: 3\b/);
+    // the plan is drawn in boxes that wrap lines: keep the words only
+    const text = profile.rows
+      .map((r) => r.join('\n'))
+      .join('\n')
+      .replace(/[│┌┐└┘├┤┬┴┼─\s]+/g, ' ');
+    expect(text).toMatch(/Scanning Files: 4\/(4|9)\b/);
+    expect(text).toMatch(/Total Files Read: 4\b/);
     // An unreadable file in partitions outside the quarter does not break the query. (DuckDB binds the
     // view's schema from the first file of the table, so the corrupt files are put in later partitions.)
     fs.writeFileSync(path.join(gold, 'year=2024', 'month=04', 'data_0.parquet'), 'not parquet');
@@ -181,6 +219,9 @@ describe('balance_history.sql', () => {
     await expect(
       withGold(gold, (athena) => athena.execute('SELECT count(*) FROM gold_monthly_balances')),
     ).rejects.toThrow(/parquet/i);
+    // ... and so does the history once the tail partition is unreadable: it is read by design
+    fs.writeFileSync(path.join(gold, 'year=9999', 'month=12', 'data_0.parquet'), 'not parquet');
+    await expect(balanceHistory(gold, '2024-Q1')).rejects.toThrow(/parquet/i);
   });
 });
 
@@ -224,12 +265,9 @@ function expectedHistory(txs: readonly GenTx[], quarter: string): string[] {
   const [y, q] = quarter.split('-Q').map(Number);
   const months = [0, 1, 2].map((i) => (q - 1) * 3 + i); // 0-based month index
   const nextMonthStart = (m: number): number => Date.UTC(y, m + 1, 1);
-  const quarterStart = Date.UTC(y, months[0], 1);
   const quarterEnd = nextMonthStart(months[2]);
-  // Documented limitation: the history reads only the quarter's gold partitions, which exist only
-  // up to the latest month with silver data; a quarter that starts after that month is empty.
-  const latest = Math.max(...txs.map((t) => t.ms));
-  if (txs.length === 0 || latest < quarterStart) return [];
+  // pairs with any transaction before the end of the quarter (also when the quarter starts after the
+  // last month with data: their balances are carried forward)
   const pairs = new Map<string, [string, string]>();
   for (const t of txs)
     if (t.ms < quarterEnd) pairs.set(JSON.stringify([t.account, t.currency]), [t.account, t.currency]);
@@ -263,7 +301,7 @@ describe('balance_history.sql property', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(genTx, { minLength: 0, maxLength: 30 }),
-        fc.constantFrom('2023-Q4', '2024-Q1', '2024-Q2'),
+        fc.constantFrom('2023-Q4', '2024-Q1', '2024-Q2', '2024-Q3', '2025-Q1'), // the data ends in 2024-Q2
         fc.boolean(),
         async (gen, quarter, incremental) => {
           const txs: SilverTx[] = gen.map((t, i) => ({
