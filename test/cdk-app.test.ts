@@ -71,6 +71,17 @@ describe('storage stack', () => {
     }
   });
 
+  test('the gold table projects the snapshot tail partition (year 9999) next to real years', () => {
+    const gold = Object.values(storage.findResources('AWS::Glue::Table')).find(
+      (t) => (t.Properties as { TableInput: { Name: string } }).TableInput.Name === 'gold_monthly_balances',
+    );
+    const params = (gold!.Properties as { TableInput: { Parameters: Record<string, string> } }).TableInput.Parameters;
+    expect(params['projection.year.type']).toBe('enum');
+    const years = params['projection.year.values'].split(',');
+    expect(years).toEqual(expect.arrayContaining(['2000', '2024', '2199', '9999']));
+    expect(params['projection.month.range']).toBe('1,12');
+  });
+
   test('an enforced Athena engine v3 workgroup with encrypted results', () => {
     storage.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({
