@@ -7,7 +7,7 @@ import { isCalendarDate, landingPrefix } from '../lambdas/shared/lake-layout';
 import { LakeBusyError } from './local/lake-lock';
 import { LocalAthena } from './local/local-athena';
 import { localPath, runLocal } from './local/local-runner';
-import { resolvePipeline, synthesizeTemplates } from './local/template-resolver';
+import { projectContext, resolvePipeline, synthesizeTemplates } from './local/template-resolver';
 import { balanceHistoryValues, parseQuarter } from './quarter';
 import { loadSql } from './sql-files';
 
@@ -74,9 +74,18 @@ function lakeDir(options: CommonOptions, io: CliIo, create: boolean): string {
   return lake;
 }
 
+/** An unknown `--env` is a usage error, found before anything is touched. */
+function checkEnvironment(options: CommonOptions, io: CliIo): void {
+  if (options.env === undefined) return;
+  const environments = Object.keys((projectContext(io.root)['txlake:environments'] ?? {}) as Record<string, unknown>);
+  if (!environments.includes(options.env)) {
+    throw new UsageError(`unknown environment "${options.env}": cdk.json defines ${environments.join(', ')}`);
+  }
+}
+
 function requireLocal(options: CommonOptions, command: string): void {
   if (options.target === 'aws') {
-    throw new UsageError(`"${command} --target aws" needs a deployed stack: use the aws target with run or backfill`);
+    throw new UsageError(`${command} works on a local lake; --target aws applies to run and backfill`);
   }
 }
 
@@ -105,7 +114,11 @@ async function runDates(
   options: CommonOptions & { maxQuarantineRatio?: number },
   io: CliIo,
 ): Promise<number> {
+  checkEnvironment(options, io);
   if (options.target === 'aws') {
+    if (options.maxQuarantineRatio !== undefined) {
+      throw new UsageError('--max-quarantine-ratio applies to local runs; a deployment takes it from cdk.json');
+    }
     const { runOnAws } = await import('./aws-runner');
     const records = await runOnAws({
       input,
@@ -198,6 +211,7 @@ export function buildCli(io: CliIo, setExitCode: (code: number) => void): Comman
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .action(async (options: CommonOptions & { quarter: string; format: 'csv' | 'json' }) => {
       requireLocal(options, 'balance-history');
+      checkEnvironment(options, io);
       const lake = lakeDir(options, io, false);
       const pipeline = resolvePipeline(synthesizeTemplates({ root: io.root, envName: options.env }));
       const athena = await LocalAthena.create({

@@ -30,6 +30,11 @@ export interface MedallionStorageProps {
    */
   readonly athenaResultsExpirationDays?: number;
   /**
+   * Days quarantined rows and rejected files are kept (7 years).
+   * @default 2555
+   */
+  readonly quarantineRetentionDays?: number;
+  /**
    * Days condemned rows are kept (7 years).
    * @default 2555
    */
@@ -108,7 +113,12 @@ export class MedallionStorage extends Construct {
       ]),
       silver: bucket('silver', [noncurrent]),
       gold: bucket('gold', [noncurrent]),
-      quarantine: bucket('quarantine', [noncurrent, { id: 'expire-quarantine', expiration: Duration.days(400) }]),
+      // Quarantined rows and rejected files are published data (and the attempt history):
+      // they are kept as long as condemned rows.
+      quarantine: bucket('quarantine', [
+        noncurrent,
+        { id: 'expire-quarantine', expiration: Duration.days(props.quarantineRetentionDays ?? 2555) },
+      ]),
       condemned: bucket('condemned', [
         {
           id: 'retain-seven-years',

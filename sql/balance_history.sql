@@ -18,7 +18,7 @@
 -- horizon are only covered by the within-quarter carry-forward.
 --
 -- Parameters (Athena ExecutionParameters, positional, all strings), in this order; the helper
--- quarterParameters('YYYY-Qn') in lib/local/local-athena.ts returns them:
+-- balanceHistoryValues('YYYY-Qn') in lib/quarter.ts returns them:
 --   1, 2   : year 'YYYY', month 'MM' of the quarter's first month
 --   3, 4   : year 'YYYY', month 'MM' of the quarter's second month
 --   5, 6   : year 'YYYY', month 'MM' of the quarter's third month

@@ -308,7 +308,7 @@ describe('production settings', () => {
     const rules = (layer: string) => JSON.stringify(bucketsByLayer[layer].LifecycleConfiguration);
     expect(rules('bronze')).toContain('"StorageClass":"STANDARD_IA"');
     expect(rules('bronze')).toContain('"StorageClass":"GLACIER_IR"');
-    expect(rules('quarantine')).toContain('"ExpirationInDays":400');
+    expect(rules('quarantine')).toContain('"ExpirationInDays":2555');
     expect(rules('athena-results')).toContain('"ExpirationInDays":30');
   });
 

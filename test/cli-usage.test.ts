@@ -40,6 +40,17 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout, nothing c
       /cannot create the lake directory/,
     ],
     ['extra argument', ['run', '--date', '2024-01-16', 'extra'], /too many arguments/],
+    [
+      'unknown environment',
+      ['run', '--date', '2024-01-16', '--env', 'nope'],
+      /unknown environment "nope": cdk.json defines dev, staging, prod/,
+    ],
+    [
+      'ratio with the aws target',
+      ['run', '--date', '2024-01-16', '--target', 'aws', '--max-quarantine-ratio', '0.2'],
+      /--max-quarantine-ratio applies to local runs/,
+    ],
+    ['land on aws', ['land', file, '--date', '2024-01-16', '--target', 'aws'], /land works on a local lake/],
   ];
 
   test.each(cases)('%s', async (_name, args, message) => {

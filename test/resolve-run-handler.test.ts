@@ -50,6 +50,17 @@ describe('resolve-run handler', () => {
     expect(next).toMatchObject({ dates: ['2024-01-17'], count: 1 });
   });
 
+  test('a retry of the same execution keeps its own claim', async () => {
+    const store = new FsObjectStore(tempLake());
+    const event = {
+      input: { scheduled_time: '2024-01-17T01:00:00Z' },
+      execution_name: 'sched-a',
+      start_time: '2024-01-17T01:00:03Z',
+    };
+    expect(await handle(event, { store, env })).toMatchObject({ dates: ['2024-01-16'], count: 1 });
+    expect(await handle(event, { store, env })).toMatchObject({ dates: ['2024-01-16'], count: 1 });
+  });
+
   test('dates and ranges are never deduplicated: a rerun is always allowed', async () => {
     const store = new FsObjectStore(tempLake());
     for (const name of ['run-1', 'run-2']) {

@@ -4,7 +4,7 @@ import { commitRun, rollbackRun } from '../shared/journal';
 import { reportPrefix, runPrefix, runRecordKey } from '../shared/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 
-/** One date's result, exactly the shape of SPEC §5's `runs[]` entries. */
+/** One date's result: SPEC §5's `runs[]` entry plus `error_detail` (kept in the record, not printed). */
 export interface RunRecord extends RunSummaryCounts {
   readonly ingest_date: string;
   readonly run_id: string;
@@ -88,9 +88,8 @@ export async function recordRun(
         };
   }
   const failure = event.status === 'FAILED' ? failureCode(current.error) : undefined;
-  // The date's publishes become final only now; a failed date is rolled back to before it ran.
+  // A failed date is rolled back to before it ran, before anything else.
   if (failure) await rollbackRun(deps.store, deps.stagingBucket, current.run_id);
-  else await commitRun(deps.store, deps.stagingBucket, current.run_id);
   const record: RunRecord = {
     ingest_date: current.ingest_date,
     run_id: current.run_id,
@@ -103,12 +102,20 @@ export async function recordRun(
     runRecordKey(event.execution_id, current.ingest_date),
     JSON.stringify(record, null, 2),
   );
-  const staged = await deps.store.list(deps.stagingBucket, runPrefix(current.run_id));
-  if (staged.length > 0)
-    await deps.store.delete(
-      deps.stagingBucket,
-      staged.map((e) => e.key),
-    );
+  // The date's publishes become final last: if anything above fails, the failure path can still
+  // roll them back. Clearing the run's staging area (backups included) is best effort after that.
+  if (!failure) await commitRun(deps.store, deps.stagingBucket, current.run_id);
+  try {
+    const staged = await deps.store.list(deps.stagingBucket, runPrefix(current.run_id));
+    if (staged.length > 0) {
+      await deps.store.delete(
+        deps.stagingBucket,
+        staged.map((e) => e.key),
+      );
+    }
+  } catch {
+    // Leftovers expire with the staging bucket's lifecycle rule.
+  }
 
   const subject = `txlake ${record.status} ${record.ingest_date}${failure ? ` ${failure.code}` : ''}`;
   const message = [

@@ -36,7 +36,13 @@ export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unk
       scheduleTickKey(tick),
       JSON.stringify({ scheduled_time: tick, execution_id: resolved.execution_id, dates: resolved.dates }),
     );
-    if (!claimed) return { ...resolved, dates: [], run_ids: [], count: 0 };
+    if (!claimed) {
+      // A retry of this very step finds its own claim: that is not a duplicate delivery.
+      const owner = JSON.parse((await runtime.store.getText(staging, scheduleTickKey(tick))) ?? '{}') as {
+        execution_id?: string;
+      };
+      if (owner.execution_id !== resolved.execution_id) return { ...resolved, dates: [], run_ids: [], count: 0 };
+    }
   }
   return resolved;
 }

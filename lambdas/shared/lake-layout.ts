@@ -11,7 +11,6 @@ export const GOLD_REFRESH_PREFIX = 'gold-refresh/';
 
 export const landingPrefix = (ingestDate: string): string => `${BRONZE_PREFIX}ingest_date=${ingestDate}/`;
 export const runPrefix = (runId: string): string => `runs/${runId}/`;
-export const journalKey = (name: string): string => `journal/${name}.json`;
 export const runRecordKey = (executionId: string, ingestDate: string): string =>
   `run-records/${executionId}/${ingestDate}.json`;
 export const runRecordsPrefix = (executionId: string): string => `run-records/${executionId}/`;

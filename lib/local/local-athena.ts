@@ -32,6 +32,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { balanceHistoryValues } from '../quarter';
 import { DuckDBConnection, DuckDBInstance, DuckDBType, VARCHAR } from '@duckdb/node-api';
 
 /** Glue/Hive column type: string, bigint, int, double, boolean, date, timestamp, decimal(p,s), array<T>. */
@@ -111,13 +112,7 @@ export function duckdbType(glueType: string): string {
 
 /** `YYYY-Qn` → the parameters of `sql/balance_history.sql`, in order (see its header). */
 export function quarterParameters(quarter: string): string[] {
-  const m = /^(\d{4})-Q([1-4])$/.exec(quarter);
-  if (!m) throw new Error(`invalid quarter '${quarter}': expected YYYY-Qn with n in 1..4`);
-  const year = m[1];
-  const first = (Number(m[2]) - 1) * 3 + 1;
-  const months = [first, first + 1, first + 2].map((n) => String(n).padStart(2, '0'));
-  // 1..6: (year, month) of the three quarter months; 7: year; 8..10: the three months
-  return [year, months[0], year, months[1], year, months[2], year, ...months];
+  return balanceHistoryValues(quarter);
 }
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
