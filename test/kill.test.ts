@@ -27,7 +27,7 @@ import { csvFile, publishedState } from './helpers/lake';
  *
  * Layers compared (by logical content, never by file names, which carry run ids): silver,
  * quarantine (rows, rejected files by bytes, rejection reasons without run id), condemned, and
- * gold's monthly balances. Gold's quarterly report file is only logged, not asserted.
+ * gold's monthly balances, and gold's quarterly report (by bytes, as one more unit: before or after).
  * Replay a random kill point with KILL_TEST_SEED=<seed> (the seed is in the log).
  */
 
@@ -240,6 +240,10 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     kills.push(await runAndKill('(c) right after Publish ok', (cli, kill) => cli.onLine(/\sPublish\s+ok\s/, kill)));
     // (d) gold published too, the date not yet committed.
     kills.push(await runAndKill('(d) right after PublishGold ok', (cli, kill) => cli.onLine(/PublishGold\s+ok/, kill)));
+    // (f) the balance history computed, the report not yet replaced: it must move with gold.
+    kills.push(
+      await runAndKill('(f) right after BalanceReport ok', (cli, kill) => cli.onLine(/BalanceReport\s+ok/, kill)),
+    );
     // (e) anywhere in a run: a random delay up to the time (d) needed to reach its kill point.
     const span = kills[3].killedAfterMs ?? 30_000;
     const delay = Math.round(seededRandom(SEED)() * span);
@@ -300,15 +304,20 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       expect({ layer, same: before[layer].digest === after[layer].digest }).toEqual({ layer, same: false });
   });
 
-  test.each([0, 1, 2, 3, 4])(
+  test.each([0, 1, 2, 3, 4, 5])(
     'kill #%i: every layer is exactly before or after D2, the lock names a dead pid, no process survives',
     (i) => {
       const k = kills[i];
       const verdict = classify(k.state, before, after);
       const allowed = expect.stringMatching(/^(before|after)$/);
-      expect({ point: k.point, verdict }).toEqual({
+      const report = k.report === reportBefore ? 'before' : k.report === reportAfter ? 'after' : 'neither';
+      expect({ point: k.point, verdict, report }).toEqual({
         point: k.point,
         verdict: { silver: allowed, quarantine: allowed, condemned: allowed, gold: allowed },
+        // the quarter's report is one more object in gold, replaced as a whole (never missing or
+        // partial); like each layer it may still be before while the monthly balances are after
+        // until the date commits (the next run rolls an uncommitted date back as a whole)
+        report: allowed,
       });
       expect({ point: k.point, groupGone: k.groupGone }).toEqual({ point: k.point, groupGone: true });
       expect({ point: k.point, bronzeUnchanged: k.bronze }).toEqual({ point: k.point, bronzeUnchanged: bronze });
@@ -344,6 +353,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     expect(kills[1].lastLine).toMatch(/QualityGate\s+ok/);
     expect(kills[2].lastLine).toMatch(/\sPublish\s+ok/);
     expect(kills[3].lastLine).toMatch(/PublishGold\s+ok/);
+    expect(kills[4].lastLine).toMatch(/BalanceReport\s+ok/);
   });
 
   test('the run after the kills takes the stale lock over and converges to the clean run, layer by layer', () => {

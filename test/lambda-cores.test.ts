@@ -11,6 +11,7 @@ import {
   BUCKETS,
   commitAndClear,
   contents,
+  copyLake,
   crashes,
   mutationsOf,
   diskDirs,
@@ -588,16 +589,15 @@ describe('publishGold', () => {
         'runs/x/keep.json': 'keep',
       },
     });
-    const result = await publishGold(
-      { runId: 'R9', fromMonth: '2024-02', reportQuarter: '2024-Q1' },
-      { store: lake.store, buckets: BUCKETS },
-    );
+    const result = await publishGold({ runId: 'R9', fromMonth: '2024-02' }, { store: lake.store, buckets: BUCKETS });
     expect(result).toEqual({ from_month: '2024-02', partitions_written: 1, files_written: 2 });
     expect(await contents(lake.store, 'gold')).toEqual({
       'monthly_balances/year=2023/month=12/r0_00000.parquet': 'g-2023-12',
       'monthly_balances/year=2024/month=01/r0_00000.parquet': 'g-2024-01',
       'monthly_balances/year=2024/month=02/R9_00000.parquet': 'n-2024-02a',
       'monthly_balances/year=2024/month=02/R9_00001.parquet': 'n-2024-02b',
+      // Reports are left to record-run, which replaces the quarter's report with the new one.
+      'reports/balance_history/quarter=2024-Q1/balance_history.csv': 'report-q1',
       'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'report-q4',
     });
     expect(await diskDirs(lake.root)).not.toContain('gold/monthly_balances/year=2024/month=03');
@@ -610,7 +610,6 @@ describe('publishGold', () => {
       'runs/R9/superseded/gold/monthly_balances/year=2024/month=02/r0_00000.parquet',
       'runs/R9/superseded/gold/monthly_balances/year=2024/month=03/r0_00000.parquet',
       'runs/R9/superseded/gold/monthly_balances/year=2024/month=03/r0_00001.parquet',
-      'runs/R9/superseded/gold/reports/balance_history/quarter=2024-Q1/balance_history.csv',
       'runs/x/keep.json',
     ]);
     expect(pending['runs/R9/superseded/gold/monthly_balances/year=2024/month=03/r0_00001.parquet']).toBe('g-2024-03b');
@@ -651,8 +650,7 @@ describe('publishGold', () => {
       gold: GOLD_BEFORE,
       staging: { 'gold-refresh/year=2024/month=03/a': 'n-03' },
     });
-    const run = (store: ObjectStore) =>
-      publishGold({ runId: 'R', fromMonth: '2024-03', reportQuarter: '2024-Q1' }, { store, buckets: BUCKETS });
+    const run = (store: ObjectStore) => publishGold({ runId: 'R', fromMonth: '2024-03' }, { store, buckets: BUCKETS });
     await run(lake.store);
     const once = await contents(lake.store, 'gold');
     expect(once).toEqual({
@@ -660,6 +658,7 @@ describe('publishGold', () => {
       'monthly_balances/year=2024/month=01/r0_00000.parquet': 'g-2024-01',
       'monthly_balances/year=2024/month=02/r0_00000.parquet': 'g-2024-02',
       'monthly_balances/year=2024/month=03/R_00000.parquet': 'n-03',
+      'reports/balance_history/quarter=2024-Q1/balance_history.csv': 'report-q1',
       'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'report-q4',
     });
     // Retried after it finished (e.g. the Lambda's response was lost): the same gold.
@@ -670,7 +669,7 @@ describe('publishGold', () => {
     expect(await contents(lake.store, 'gold')).toEqual(GOLD_BEFORE);
   });
 
-  test('adds new months after the existing ones; without a report quarter reports stay', async () => {
+  test('adds new months after the existing ones; reports stay', async () => {
     await seed(lake.store, {
       gold: GOLD_BEFORE,
       staging: {
@@ -981,14 +980,13 @@ describe('recordRun', () => {
       const result = await publish({ ingestDate: D, runId: R2 }, { store: lake.store, buckets: BUCKETS });
       expect(result.from_month).toBe('2024-01');
       await seed(lake.store, { staging: { 'gold-refresh/year=2024/month=02/20240701_q_1': 'g-new-02' } });
-      await publishGold(
-        { runId: R2, fromMonth: result.from_month!, reportQuarter: '2024-Q1' },
-        { store: lake.store, buckets: BUCKETS },
-      );
+      await publishGold({ runId: R2, fromMonth: result.from_month! }, { store: lake.store, buckets: BUCKETS });
       const after = await publishedState(lake.store);
       expect(after).toEqual({
         [`condemned/transactions/ingest_date=${D}/${R2}_00000.parquet`]: 'new-c',
         [`gold/monthly_balances/year=2024/month=02/${R2}_00000.parquet`]: 'g-new-02',
+        // the report is replaced by record-run, with the date's commit
+        'gold/reports/balance_history/quarter=2024-Q1/balance_history.csv': 'report',
         [`quarantine/file_rejections/ingest_date=${D}/rejections.json`]: rejectionsJson(D, R2, ['r.csv']),
         [`quarantine/files/ingest_date=${D}/r.csv`]: 'new-r',
         [`silver/transactions/year=2024/month=02/${D}_${R2}_00000.parquet`]: 'new-feb',
@@ -1028,6 +1026,47 @@ describe('recordRun', () => {
         expect(await publishedState(lake.store)).toEqual(after);
       },
     );
+
+    test('SUCCEEDED with a report: the report is replaced with the commit; a crash before it rolls back with gold', async () => {
+      const { before, after } = await publishedRun();
+      await seed(lake.store, { staging: { 'athena/results/q.csv': 'new-report' } });
+      const succeeded: RecordEvent = {
+        ...event('SUCCEEDED'),
+        current: { ...event('SUCCEEDED').current, report: { output_location: 's3://staging/athena/results/q.csv' } },
+      };
+      const record = (store: ObjectStore) =>
+        recordRun(succeeded, { store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' });
+      const committed = {
+        ...after,
+        'gold/reports/balance_history/quarter=2024-Q1/balance_history.csv': 'new-report',
+      };
+      const log = await mutationsOf(lake.store, record);
+      const outcomes = new Set<string>();
+      for (let k = 1; k <= log.length; k++) {
+        const probe = tempLake();
+        try {
+          await copyLake(lake.store, probe.store);
+          // (a crash in the clean-up after the commit point is swallowed: the run is committed)
+          await crashes(record, probe.store, k);
+          // what the next execution does with a dead run's journals: roll them back
+          await recoverPendingJournals(probe.store, 'staging');
+          const state = await publishedState(probe.store);
+          if (JSON.stringify(state) === JSON.stringify(before)) outcomes.add('before');
+          else {
+            expect(state).toEqual(committed);
+            outcomes.add('after');
+          }
+        } finally {
+          probe.cleanup();
+        }
+      }
+      expect([...outcomes].sort()).toEqual(['after', 'before']);
+      await record(lake.store);
+      expect(await publishedState(lake.store)).toEqual(committed);
+      // a retried record-run (the Lambda's response was lost) keeps the same state
+      await record(lake.store);
+      expect(await publishedState(lake.store)).toEqual(committed);
+    });
 
     test('REGRESSION (bug 2): a crashed publish recorded FAILED is rolled back; later runs do not fail', async () => {
       await stageAndPublish(lake.store, D, R1, { silver: { '2024-01': ['old-jan'] }, rejected: { 'r.csv': 'old-r' } });

@@ -268,6 +268,17 @@ WITH (format = 'PARQUET', partitioned_by = ARRAY['year', 'month']${extra});`;
       fs.mkdirSync(path.join(root, 'staging', 'empty'), { recursive: true });
       await athena.execute(unload(`s3://${STAGING_BUCKET}/empty/`), ['nothing']);
       expect(fs.readdirSync(path.join(root, 'staging', 'empty')).sort()).toEqual(['year=2024']);
+      // REGRESSION (kill test): a COPY killed before its first file leaves only directories; S3
+      // has none, so the prefix is empty and the next UNLOAD runs
+      fs.mkdirSync(path.join(root, 'staging', 'dirs-only', 'year=2024', 'month=01'), { recursive: true });
+      await athena.execute(unload(`s3://${STAGING_BUCKET}/dirs-only/`), ['T3']);
+      expect(fs.readdirSync(path.join(root, 'staging', 'dirs-only', 'year=2024')).sort()).toEqual([
+        'month=01',
+        'month=02',
+      ]);
+      // while a file anywhere under the prefix still refuses it
+      fs.writeFileSync(path.join(root, 'staging', 'dirs-only', 'year=2024', 'month=01', 'x'), 'x');
+      await expect(athena.execute(unload(`s3://${STAGING_BUCKET}/dirs-only/`), ['T3'])).rejects.toThrow(/not empty/);
     });
   });
 

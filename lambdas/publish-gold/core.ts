@@ -1,5 +1,5 @@
 import { applyJournal, type JournalCopy, type JournalDelete, rollbackJournal } from '../shared/journal';
-import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, monthOfKey, reportPrefix } from '../shared/lake-layout';
+import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, monthOfKey } from '../shared/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
 import { isUnloadDataFile } from '../publish/core';
@@ -15,7 +15,7 @@ export interface PublishGoldResult {
  * into staging: months the refresh no longer produces disappear, earlier months stay untouched.
  */
 export async function publishGold(
-  input: { runId: string; fromMonth: string; reportQuarter?: string },
+  input: { runId: string; fromMonth: string },
   deps: { store: ObjectStore; buckets: LakeBuckets },
 ): Promise<PublishGoldResult> {
   const { store, buckets } = deps;
@@ -42,12 +42,6 @@ export async function publishGold(
   for (const entry of await store.list(buckets.gold, GOLD_BALANCES_PREFIX)) {
     const month = monthOfKey(entry.key);
     if (month && month >= input.fromMonth) deletes.push({ bucket: buckets.gold, key: entry.key });
-  }
-  // The report of the configured quarter is rewritten by the next step; drop the stale one.
-  if (input.reportQuarter) {
-    for (const entry of await store.list(buckets.gold, reportPrefix(input.reportQuarter))) {
-      deletes.push({ bucket: buckets.gold, key: entry.key });
-    }
   }
   // The refresh output stays in staging: a retry of this step must find all of it again (the next
   // publish clears it before the next refresh).

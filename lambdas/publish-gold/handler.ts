@@ -9,7 +9,7 @@ const event = z.object({ run_id: z.string().min(1), from_month: z.string().regex
 export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unknown> {
   const parsed = event.parse(raw);
   return publishGold(
-    { runId: parsed.run_id, fromMonth: parsed.from_month, reportQuarter: runtime.env.REPORT_QUARTER },
+    { runId: parsed.run_id, fromMonth: parsed.from_month },
     { store: runtime.store, buckets: lakeBuckets(runtime) },
   );
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type RunSummaryCounts, readJobCounts, summarize, landingSummarySchema } from '../quality-gate/core';
-import { commitRun, rollbackRun } from '../shared/journal';
+import { applyJournal, commitRun, rollbackJournal, rollbackRun } from '../shared/journal';
 import { reportPrefix, runPrefix, runRecordKey } from '../shared/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 
@@ -59,16 +59,22 @@ export async function recordRun(
   deps: { store: ObjectStore; stagingBucket: string; goldBucket?: string; reportQuarter?: string },
 ): Promise<{ record: RunRecord; notification: { subject: string; message: string } }> {
   const { current } = event;
-  // The balance history the run's report query left in the Athena results becomes gold's report.
+  // The balance history the run's report query left in the Athena results becomes gold's report,
+  // through a journal like every publish: it replaces the old report in one step and is rolled
+  // back with the date's other publishes if the run does not commit.
   if (event.status === 'SUCCEEDED' && current.report && deps.goldBucket && deps.reportQuarter) {
     const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(current.report.output_location);
     if (match) {
-      await deps.store.copy(
-        match[1],
-        match[2],
-        deps.goldBucket,
-        `${reportPrefix(deps.reportQuarter)}balance_history.csv`,
-      );
+      // A retried step starts from the report as it was before its first attempt.
+      await rollbackJournal(deps.store, deps.stagingBucket, current.run_id, 'report');
+      const reportKey = `${reportPrefix(deps.reportQuarter)}balance_history.csv`;
+      const existing = await deps.store.list(deps.goldBucket, reportPrefix(deps.reportQuarter));
+      await applyJournal(deps.store, deps.stagingBucket, {
+        name: 'report',
+        runId: current.run_id,
+        copies: [{ sourceBucket: match[1], sourceKey: match[2], targetBucket: deps.goldBucket, targetKey: reportKey }],
+        deletes: existing.map((e) => ({ bucket: deps.goldBucket as string, key: e.key })),
+      });
     }
   }
   let counts: RunSummaryCounts = zeroCounts;

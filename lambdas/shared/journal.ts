@@ -37,8 +37,29 @@ const runJournalPrefix = (runId: string): string => `${JOURNAL_PREFIX}${runId}/`
 const backupKey = (runId: string, bucket: string, key: string): string =>
   `${runPrefix(runId)}superseded/${bucket}/${key}`;
 
+/**
+ * Written by `commitRun` before it drops a run's journals: one PUT is atomic where dropping several
+ * journals is not, so a commit interrupted half way is finished, never half undone.
+ */
+const COMMIT_MARKER = 'COMMITTED';
+const commitMarkerKey = (runId: string): string => `${runJournalPrefix(runId)}${COMMIT_MARKER}`;
+
 async function journalsOf(store: ObjectStore, stagingBucket: string, runId: string): Promise<string[]> {
-  return (await store.list(stagingBucket, runJournalPrefix(runId))).map((e) => e.key);
+  return (await store.list(stagingBucket, runJournalPrefix(runId)))
+    .map((e) => e.key)
+    .filter((key) => !key.endsWith(`/${COMMIT_MARKER}`));
+}
+
+/** Whether a commit of the run has started (it is then finished, never rolled back). */
+export async function isCommitted(store: ObjectStore, stagingBucket: string, runId: string): Promise<boolean> {
+  return (await store.getText(stagingBucket, commitMarkerKey(runId))) !== undefined;
+}
+
+/** Finishes a started commit: drops the journals, then the marker. */
+async function finishCommit(store: ObjectStore, stagingBucket: string, runId: string): Promise<void> {
+  const keys = await journalsOf(store, stagingBucket, runId);
+  if (keys.length > 0) await store.delete(stagingBucket, keys);
+  await store.delete(stagingBucket, [commitMarkerKey(runId)]);
 }
 
 /** Applies a journal: record it, back up what it replaces, copy the new objects, delete the old. */
@@ -94,6 +115,10 @@ export async function rollbackJournal(
   runId: string,
   name: string,
 ): Promise<boolean> {
+  if (await isCommitted(store, stagingBucket, runId)) {
+    await finishCommit(store, stagingBucket, runId);
+    return false;
+  }
   const keys = (await journalsOf(store, stagingBucket, runId)).filter((k) => k.endsWith(`-${name}.json`));
   for (const key of keys.reverse()) {
     const text = await store.getText(stagingBucket, key);
@@ -105,6 +130,11 @@ export async function rollbackJournal(
 
 /** Rolls back every pending journal of a run, newest first: the layers are as before the run. */
 export async function rollbackRun(store: ObjectStore, stagingBucket: string, runId: string): Promise<string[]> {
+  // A run whose commit started is final: its commit is finished instead.
+  if (await isCommitted(store, stagingBucket, runId)) {
+    await finishCommit(store, stagingBucket, runId);
+    return [];
+  }
   const keys = await journalsOf(store, stagingBucket, runId);
   const names: string[] = [];
   for (const key of [...keys].reverse()) {
@@ -134,10 +164,20 @@ export async function rollbackOtherRuns(store: ObjectStore, stagingBucket: strin
   return [...others];
 }
 
-/** Makes a run's publishes final: its journals are dropped (the backups go with its staging area). */
+/**
+ * Makes a run's publishes final: its journals are dropped (the backups go with its staging area).
+ */
 export async function commitRun(store: ObjectStore, stagingBucket: string, runId: string): Promise<void> {
   const keys = await journalsOf(store, stagingBucket, runId);
-  if (keys.length > 0) await store.delete(stagingBucket, keys);
+  if (keys.length === 0) return;
+  // The marker is the commit point: once it is written nothing can undo the run, and the clean-up
+  // after it cannot fail the caller (an interrupted one is finished by the next rollback/recovery).
+  await store.put(stagingBucket, commitMarkerKey(runId), JSON.stringify({ committedAt: new Date().toISOString() }));
+  try {
+    await finishCommit(store, stagingBucket, runId);
+  } catch {
+    // finished later: every rollback and recovery of the run completes a marked commit
+  }
 }
 
 /**
@@ -154,6 +194,11 @@ export async function recoverPendingJournals(
   const runs = new Map<string, number>();
   for (const entry of await store.list(stagingBucket, JOURNAL_PREFIX)) {
     const runId = entry.key.slice(JOURNAL_PREFIX.length).split('/')[0];
+    if (entry.key === commitMarkerKey(runId)) {
+      // an interrupted commit is finished whatever its age: it can only move forward
+      runs.set(runId, Math.min(runs.get(runId) ?? Infinity, 0));
+      continue;
+    }
     const text = await store.getText(stagingBucket, entry.key);
     const started = text ? Date.parse((JSON.parse(text) as StoredJournal).startedAt ?? '') : NaN;
     runs.set(runId, Math.min(runs.get(runId) ?? Infinity, Number.isNaN(started) ? 0 : started));

@@ -267,17 +267,20 @@ export function parseUnload(sql: string): UnloadStatement | undefined {
   };
 }
 
+/**
+ * Athena's UNLOAD fails on a prefix that holds objects. S3 has no directories, so a local target
+ * that holds only empty directories (left by a COPY killed before its first file) is empty: they
+ * are removed, as DuckDB's partitioned COPY refuses any non-empty directory.
+ */
 function assertEmptyTarget(dir: string, uri: string): void {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if (entries.length > 0) {
+  if (!fs.existsSync(dir)) return;
+  const files = (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]).filter(
+    (entry) => !entry.isDirectory(),
+  );
+  if (files.length > 0) {
     throw new Error(`UNLOAD target ${uri} (${dir}) is not empty: Athena's UNLOAD requires an empty location`);
   }
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** DuckDB COPY statement equivalent to an Athena UNLOAD. Creates the target directory. */
