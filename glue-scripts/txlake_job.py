@@ -292,16 +292,19 @@ def with_timestamp(df: DataFrame, raw: str, out: str, pattern: str) -> DataFrame
         "y": 1, "mo": 2, "d": 3, "h": 4, "mi": 5, "s": 6, "frac": 8, "sign": 10, "oh": 11, "om": 12
     }  # fmt: skip
     tmp = {k: f"_{out}_{k}" for k in groups}
+    # One regex pass: the match is rewritten to its groups joined by "|" (an unmatched optional
+    # group gives ""), then split; ten regexp_extract calls would run the regex ten times.
+    template = "|".join(f"${i}" for i in groups.values())
     df = df.withColumn(
         tmp["y"] + "_all",
-        F.when(
-            c.rlike(p),
-            F.struct(*[F.regexp_extract(c, p, i).alias(k) for k, i in groups.items()]),
-        ),
+        F.when(c.rlike(p), F.split(F.regexp_replace(c, p, template), r"\|")),
     )
     parts = F.col(tmp["y"] + "_all")
     df = df.withColumns(
-        {tmp[k]: parts[k] if k in ("frac", "sign") else parts[k].cast("int") for k in groups}
+        {
+            tmp[k]: parts[i] if k in ("frac", "sign") else parts[i].cast("int")
+            for i, k in enumerate(groups)
+        }
     )
     g = {k: F.col(v) for k, v in tmp.items()}
     # Extra fractional digits are truncated, not rounded.
@@ -403,25 +406,15 @@ def classify(
 
     rows = apply_row_rules(records, contract).withColumn("valid", F.size("row_codes") == 0)
 
-    # Earlier valid rows of the run: ordered by (file name bytes, record); Spark
-    # compares strings by their UTF-8 bytes, which is the contract's byte order.
-    order = [F.col("source_file"), F.col("source_record")]
-    by_key = Window.partitionBy("valid", *keys).orderBy(*order)
-    by_id = Window.partitionBy("valid", v_id).orderBy(*order)
-    rows = rows.withColumn(
-        "dup_row_run", F.col("valid") & (F.row_number().over(by_key) > 1)
-    ).withColumn("dup_id_run", F.col("valid") & (F.row_number().over(by_id) > 1))
-
+    # Every comparison below is keyed on the (trimmed) raw id first, so the run's wide rows are
+    # shuffled once: the windows' partitions and the joins' keys all start with it. For a valid
+    # row the raw id is its silver id, so the extra key changes no group that counts.
+    # Silver rows of other ingest dates by id: an id is a conflict if it is there at all, and a
+    # duplicate if one of its rows has the same five values.
     other_silver = published_silver.where(F.col("ingest_date") != F.lit(ingest_date).cast("date"))
-    silver_keys = (
-        other_silver.select(*[F.col(n).alias(f"v_{n}") for n in silver_names])
-        .distinct()
-        .withColumn("dup_row_silver", F.lit(True))
-    )
-    silver_ids = (
-        other_silver.select(F.col(id_rule["silver"]).alias(v_id))
-        .distinct()
-        .withColumn("dup_id_silver", F.lit(True))
+    value_names = [n for n in silver_names if n != id_rule["silver"]]
+    silver_by_id = other_silver.groupBy(F.col(id_rule["silver"]).alias("_silver_id")).agg(
+        F.collect_set(F.struct(*[F.col(n) for n in value_names])).alias("_silver_values")
     )
     attempts = (
         published_quarantine.where(
@@ -435,12 +428,28 @@ def classify(
         .select("_attempt_id", F.lit(True).alias("attempts_exceeded"))
     )
 
+    run_values = F.struct(*[F.col(f"v_{n}").alias(n) for n in value_names])
     rows = (
-        rows.join(silver_keys, on=keys, how="left")
-        .join(silver_ids, on=v_id, how="left")
+        rows.join(silver_by_id, F.col(raw_id) == F.col("_silver_id"), how="left")
+        .withColumn("dup_id_silver", F.col("_silver_id").isNotNull())
+        .withColumn(
+            "dup_row_silver",
+            F.col("_silver_id").isNotNull() & F.array_contains("_silver_values", run_values),
+        )
+        .drop("_silver_id", "_silver_values")
         .join(attempts, F.col(raw_id) == F.col("_attempt_id"), how="left")
         .drop("_attempt_id")
     )
+    # (after the joins, whose shuffle by raw id already clusters the windows' partitions)
+    # Earlier valid rows of the run: ordered by (file name bytes, record); Spark
+    # compares strings by their UTF-8 bytes, which is the contract's byte order.
+    order = [F.col("source_file"), F.col("source_record")]
+    by_id = Window.partitionBy(raw_id, "valid", v_id).orderBy(*order)
+    by_key = Window.partitionBy(raw_id, "valid", *keys).orderBy(*order)
+    rows = rows.withColumn(
+        "dup_id_run", F.col("valid") & (F.row_number().over(by_id) > 1)
+    ).withColumn("dup_row_run", F.col("valid") & (F.row_number().over(by_key) > 1))
+
     flag = lambda name: F.coalesce(F.col(name), F.lit(False))  # noqa: E731
     dup_row = F.col("valid") & (flag("dup_row_run") | flag("dup_row_silver"))
     dup_id = F.col("valid") & (flag("dup_id_run") | flag("dup_id_silver"))
@@ -594,6 +603,112 @@ def read_landing(spark: SparkSession, staging_root: str, run_id: str) -> dict[st
     return json.loads(spark.read.text(path, wholetext=True).first()[0])
 
 
+# File names the line reader takes as they are: no Hadoop glob characters (Spark's file
+# readers expand them) and not hidden (names starting with "_" or "." are skipped by listings).
+_LINE_READER_NAME = re.compile(r"[^_.{}\[\]*?\\,][^{}\[\]*?\\,]*")
+
+# One RFC 4180 field, preceded by its delimiter (the line is read with a leading comma so no
+# match is empty): a quoted field, or an unquoted one (a quote inside it is literal).
+_FIELD_RE = r',("(?:[^"]|"")*"|[^,"][^,]*|)'
+
+
+def line_fields(line: Column) -> Column:
+    """The fields of a single-line CSV record, as Python's csv module reads them.
+
+    Lines without a quote are split on commas; the rare line with one goes through the
+    RFC 4180 field pattern and is unquoted. Both run in the JVM, so no row crosses to Python.
+    """
+    unquote = F.transform(
+        F.regexp_extract_all(F.concat(F.lit(","), line), F.lit(_FIELD_RE), 1),
+        lambda f: F.when(
+            f.startswith('"'), F.regexp_replace(f.substr(F.lit(2), F.length(f) - 2), '""', '"')
+        ).otherwise(f),
+    )
+    return F.when(F.instr(line, '"') > 0, unquote).otherwise(F.split(line, ",", -1))
+
+
+def read_lines_file(
+    spark: SparkSession, path: str, name: str, contract: Contract
+) -> DataFrame | None:
+    """Records of one landed file read as lines, in parallel splits, in the JVM.
+
+    Returns None when a record of the file spans lines (a quoted line break): then only a
+    whole-file parse can tell records apart (``read_records`` falls back to it). Records are
+    numbered in file order from the splits' byte offsets and the row positions within them.
+    """
+    if not path_exists(spark, path):
+        raise FileNotFoundError(f"bronze file not found: {path}")
+    lines = (
+        spark.read.text(path)
+        .where(F.col("value") != "")  # completely empty lines are not records
+        .select(
+            F.col("value").alias("line"),
+            F.input_file_block_start().alias("block"),
+            F.monotonically_increasing_id().alias("position"),
+        )
+    )
+    # A record that continues on the next line leaves an odd number of quotes on its first line.
+    odd_quotes = (F.length(F.col("line")) - F.length(F.regexp_replace("line", '"', ""))) % 2 == 1
+    blocks = (
+        lines.groupBy("block")
+        .agg(
+            F.count(F.lit(1)).alias("records"),
+            F.min("position").alias("first"),
+            F.max(odd_quotes.cast("int")).alias("odd"),
+        )
+        .orderBy("block")
+        .collect()
+    )
+    if not blocks:
+        return spark.createDataFrame([], records_schema(contract))
+    if any(b["odd"] for b in blocks):
+        return None
+    # The n-th record of the file is position - first + the records of the earlier splits.
+    offsets: list[Any] = []
+    before = 0
+    for b in blocks:
+        offsets += [F.lit(b["block"]), F.lit(before - b["first"])]
+        before += b["records"]
+    numbered = lines.select(
+        "line",
+        (F.col("position") + F.element_at(F.create_map(*offsets), F.col("block"))).alias("n"),
+    )
+    header_line = numbered.where(F.col("n") == 0).first()[0]
+    if not header_line.lstrip("\ufeff"):
+        return None  # a BOM on a line of its own: the whole-file parse drops it with the line
+    header = csv_records(header_line.encode("utf-8"))[0]
+    names = [c["name"] for c in contract.source_columns]
+    optional_names = [c["name"] for c in contract.optional_columns]
+    index: dict[str, int] = {}
+    for column in names:
+        hit = _header_index(header, column)
+        if hit is None:
+            raise ValueError(f"{name}: header lacks column {column!r}")
+        index[column] = hit
+    optional_index = [_header_index(header, column) for column in optional_names]
+    fields = F.col("fields")
+
+    def value(i: int | None) -> Column:
+        if i is None:
+            return F.lit(None).cast("string")
+        return F.when(F.size(fields) > i, F.expr(f"trim(BOTH ' \t' FROM fields[{i}])"))
+
+    return (
+        numbered.where(F.col("n") > 0)
+        .select(F.col("n").alias("source_record"), line_fields(F.col("line")).alias("fields"))
+        .select(
+            F.lit(name).alias("source_file"),
+            "source_record",
+            (F.size(fields) != len(header)).alias("malformed"),
+            *[value(index[c]).alias(f) for c, f in zip(names, contract.fields, strict=True)],
+            *[
+                value(i).alias(f)
+                for i, f in zip(optional_index, contract.optional_fields, strict=True)
+            ],
+        )
+    )
+
+
 def read_records(
     spark: SparkSession,
     bronze_root: str,
@@ -603,6 +718,35 @@ def read_records(
     schema = records_schema(contract)
     if not files:
         return spark.createDataFrame([], schema)
+    frames: list[DataFrame] = []
+    whole: list[dict[str, Any]] = []
+    for f in files:
+        base = f["key"].rpartition("/")[2]
+        fast = (
+            read_lines_file(spark, join_path(bronze_root, f["key"]), f["name"], contract)
+            if _LINE_READER_NAME.fullmatch(base)
+            else None
+        )
+        if fast is None:
+            whole.append(f)
+        else:
+            frames.append(fast.select(*[F.col(c.name).cast(c.dataType) for c in schema.fields]))
+    if whole:
+        frames.append(read_whole_files(spark, bronze_root, whole, contract))
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
+def read_whole_files(
+    spark: SparkSession,
+    bronze_root: str,
+    files: list[dict[str, Any]],
+    contract: Contract,
+) -> DataFrame:
+    """Each file parsed whole by Python's csv module (records may span lines)."""
+    schema = records_schema(contract)
     # Read whole directories and keep the listed files: binaryFiles takes a
     # comma-separated glob, so passing file names with ',', '[' or '{' would misread.
     wanted: dict[str, dict[str, str]] = {}

@@ -1,0 +1,234 @@
+/**
+ * Benchmarks (a) and (c) of issue #7: the Glue job on local Spark against a one-statement DuckDB
+ * anchor of the same contract, and a whole daily run of the real local pipeline, state by state.
+ * Run through `npm run bench` (bench/run.ts); every figure is measured, none is assumed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { CONTRACT } from '../lib/contract';
+import { generateFiles, type GenerateSummary } from '../lib/generate';
+import { runGlueScript } from '../lib/local/local-glue';
+
+export const ROOT = path.resolve(__dirname, '..');
+const INGEST_DATE = '2024-03-01';
+
+export interface GlueJobBench {
+  readonly rows: number;
+  readonly file_bytes: number;
+  readonly generate_seconds?: number;
+  /** Wall time of the job process: Python + JVM start, Spark session, the job itself. */
+  readonly glue_seconds: number;
+  readonly glue_rows_per_second: number;
+  readonly duckdb_seconds: number;
+  readonly duckdb_rows_per_second: number;
+  /** glue_seconds / duckdb_seconds (target ≤ 3 at 5 M rows). */
+  readonly ratio: number;
+  /** Output rows per destination, both engines (they must agree). */
+  readonly glue_rows: Record<string, number>;
+  readonly duckdb_rows: Record<string, number>;
+  readonly expected_rows: Record<string, number>;
+}
+
+export interface DailyRunBench {
+  readonly rows: number;
+  readonly wall_seconds: number;
+  /** Seconds per state, in the order they ran (from the CLI's progress lines). */
+  readonly states: { readonly state: string; readonly seconds: number }[];
+  readonly summary: unknown;
+  readonly expected_rows: Record<string, number>;
+  /** the landed CSV and the published silver Parquet of the day */
+  readonly bronze_bytes: number;
+  readonly silver_bytes: number;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
+
+/** Files of `rows` generated rows for the ingest date, cached under `dir` by their summary. */
+async function landed(
+  dir: string,
+  rows: number,
+  spanDays = 1,
+): Promise<{ summary: GenerateSummary; seconds?: number }> {
+  const manifest = path.join(dir, 'generated.json');
+  if (existsSync(manifest)) return { summary: JSON.parse(readFileSync(manifest, 'utf8')) as GenerateSummary };
+  const started = Date.now();
+  const summary = await generateFiles(dir, { rows, ingestDate: INGEST_DATE, seed: 7, spanDays, accounts: 50_000 });
+  writeFileSync(manifest, JSON.stringify(summary));
+  return { summary, seconds: (Date.now() - started) / 1000 };
+}
+
+function fillTemplate(sql: string, values: Record<string, string>): string {
+  return sql.replace(/\{\{([A-Z_]+)\}\}/g, (_m, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no value for {{${name}}}`);
+    return value;
+  });
+}
+
+const sqlString = (s: string): string => s.replace(/'/g, "''");
+
+async function duckdbAnchor(file: string, out: string): Promise<{ seconds: number; rows: Record<string, number> }> {
+  rmSync(out, { recursive: true, force: true });
+  const sql = fillTemplate(readFileSync(path.join(ROOT, 'bench', 'contract_anchor.sql'), 'utf8'), {
+    FILE: sqlString(file),
+    OUT: sqlString(out),
+    CURRENCIES: CONTRACT.currencies.map((c) => `'${c}'`).join(', '),
+    AMOUNT_PATTERN: sqlString(CONTRACT.amountPattern.replace(/^\^|\$$/g, '')),
+    TIMESTAMP_PATTERN: sqlString(CONTRACT.timestampPattern.replace(/^\^|\$$/g, '')),
+  });
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const started = Date.now();
+    await connection.run(sql);
+    const seconds = (Date.now() - started) / 1000;
+    const reader = await connection.runAndReadAll(
+      `SELECT destination, count(*) FROM read_parquet('${sqlString(out)}/**/*.parquet', hive_partitioning = true) GROUP BY 1`,
+    );
+    const rows = Object.fromEntries(reader.getRows().map((r) => [String(r[0]), Number(r[1])]));
+    return { seconds, rows };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Counts per destination of the job's staged Parquet outputs. */
+async function stagedRows(runDir: string): Promise<Record<string, number>> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const rows: Record<string, number> = {};
+    for (const destination of ['silver', 'quarantine', 'condemned']) {
+      const dir = path.join(runDir, destination);
+      if (!existsSync(dir)) continue;
+      const reader = await connection.runAndReadAll(
+        `SELECT count(*) FROM read_parquet('${sqlString(dir)}/**/*.parquet', union_by_name = true)`,
+      );
+      rows[destination] = Number(reader.getRows()[0][0]);
+    }
+    return rows;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const expectedRows = (summary: GenerateSummary): Record<string, number> => ({
+  silver: summary.expected.rows.silver,
+  quarantine: summary.expected.rows.quarantined,
+  condemned: summary.expected.rows.condemned,
+});
+
+/** (a) The Glue script exactly as the local pipeline runs it, then the DuckDB anchor, on one file. */
+export async function benchGlueJob(options: { rows: number; workDir: string }): Promise<GlueJobBench> {
+  const work = path.join(options.workDir, `glue-${options.rows}`);
+  const lake = path.join(work, 'lake');
+  const landing = path.join(lake, 'bronze', 'transactions', `ingest_date=${INGEST_DATE}`);
+  mkdirSync(landing, { recursive: true });
+  log(`(a) ${options.rows} rows: generating`);
+  const { summary, seconds: generateSeconds } = await landed(landing, options.rows);
+  const [file] = summary.files;
+  const runId = `bench-${options.rows}`;
+  const runDir = path.join(lake, 'staging', 'runs', runId);
+  for (const layer of ['silver', 'quarantine', 'staging'])
+    rmSync(path.join(lake, layer), { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(
+    path.join(runDir, 'landing.json'),
+    JSON.stringify({
+      ingest_date: INGEST_DATE,
+      run_id: runId,
+      files: [{ name: file.name, key: `transactions/ingest_date=${INGEST_DATE}/${file.name}`, records: file.rows }],
+      rejected: [],
+    }),
+  );
+  log(`(a) ${options.rows} rows: Glue job`);
+  const { durationMs } = await runGlueScript({
+    root: ROOT,
+    script: 'glue-scripts/txlake_job.py',
+    arguments: {
+      '--run_id': runId,
+      '--ingest_date': INGEST_DATE,
+      '--bronze_root': path.join(lake, 'bronze'),
+      '--silver_root': path.join(lake, 'silver'),
+      '--quarantine_root': path.join(lake, 'quarantine'),
+      '--staging_root': path.join(lake, 'staging'),
+      '--contract': JSON.stringify(CONTRACT),
+    },
+  });
+  const glueRows = await stagedRows(runDir);
+  log(`(a) ${options.rows} rows: DuckDB anchor`);
+  const anchor = await duckdbAnchor(path.join(landing, file.name), path.join(work, 'anchor'));
+  const glueSeconds = durationMs / 1000;
+  return {
+    rows: options.rows,
+    file_bytes: file.bytes,
+    ...(generateSeconds !== undefined ? { generate_seconds: generateSeconds } : {}),
+    glue_seconds: glueSeconds,
+    glue_rows_per_second: Math.round(options.rows / glueSeconds),
+    duckdb_seconds: anchor.seconds,
+    duckdb_rows_per_second: Math.round(options.rows / anchor.seconds),
+    ratio: Number((glueSeconds / anchor.seconds).toFixed(2)),
+    glue_rows: glueRows,
+    duckdb_rows: anchor.rows,
+    expected_rows: expectedRows(summary),
+  };
+}
+
+const PROGRESS = /^\[txlake\] \S+ (\S+)\s+(ok|failed|caught)\s+([0-9.]+)s/;
+
+function directoryBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += statSync(path.join(entry.parentPath, entry.name)).size;
+  }
+  return total;
+}
+
+/** (c) `txlake run --date D` on a fresh lake holding one generated day: wall time per state. */
+export async function benchDailyRun(options: { rows: number; workDir: string }): Promise<DailyRunBench> {
+  const lake = path.join(options.workDir, `daily-${options.rows}`);
+  rmSync(lake, { recursive: true, force: true });
+  const landing = path.join(lake, 'bronze', 'transactions', `ingest_date=${INGEST_DATE}`);
+  mkdirSync(landing, { recursive: true });
+  log(`(c) ${options.rows} rows: generating`);
+  const { summary } = await landed(landing, options.rows, 3);
+  rmSync(path.join(landing, 'generated.json'));
+  log(`(c) ${options.rows} rows: txlake run`);
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'txlake.js'), 'run', '--date', INGEST_DATE, '--lake', lake, '--json'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const code: number = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  const wall = (Date.now() - started) / 1000;
+  if (code !== 0) throw new Error(`txlake run exited ${code}:\n${stderr.slice(-3000)}`);
+  const states = stderr
+    .split('\n')
+    .map((line) => PROGRESS.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && m[2] === 'ok')
+    .map((m) => ({ state: m[1], seconds: Number(m[3]) }));
+  return {
+    rows: options.rows,
+    wall_seconds: wall,
+    states,
+    summary: JSON.parse(stdout) as unknown,
+    expected_rows: expectedRows(summary),
+    bronze_bytes: summary.files.reduce((sum, f) => sum + f.bytes, 0),
+    silver_bytes: directoryBytes(path.join(lake, 'silver')),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench [-- options]`: the figures of issue #7, measured on this machine. Prints one JSON
+ * document on stdout (progress on stderr), keeps every part's latest result in
+ * bench/results.json and writes BENCHMARKS.md from it. Targets are reported, never asserted.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { benchBalanceHistory, type BalanceHistoryBench } from './balance-history';
+import { costModel, type CostModel } from './cost-model';
+import { renderBenchmarks } from './report';
+import { benchDailyRun, benchGlueJob, type DailyRunBench, type GlueJobBench, ROOT } from './pipeline';
+
+export interface BenchResults {
+  machine?: Machine;
+  glue?: GlueJobBench[];
+  balance_history?: BalanceHistoryBench;
+  daily_run?: DailyRunBench;
+  cost?: CostModel;
+  measured_at?: Record<string, string>;
+}
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memory_gib: number;
+  readonly os: string;
+  readonly node: string;
+  readonly python: string;
+  readonly java: string;
+  /** 1-minute load average when the run started: other work on the machine skews the figures */
+  readonly load_average_at_start: number;
+}
+
+const RESULTS = path.join(ROOT, 'bench', 'results.json');
+
+function positiveInts(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.replace(/_/g, '')));
+  if (list.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError('expected positive integers');
+  return list;
+}
+
+function versionOf(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .trim()
+      .split('\n')[0];
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    return stderr.trim().split('\n')[0] || 'unknown';
+  }
+}
+
+function machine(): Machine {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    python: versionOf(path.join(ROOT, '.venv', 'bin', 'python'), ['--version']),
+    java: (() => {
+      try {
+        execFileSync('java', ['-version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch {
+        return 'unknown';
+      }
+      const out = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return out.trim().split('\n')[0] || versionOf('java', ['-version']);
+    })(),
+    load_average_at_start: Number(os.loadavg()[0].toFixed(2)),
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('bench')
+    .description('txlake benchmarks (issue #7): prints one JSON document, writes BENCHMARKS.md')
+    .option(
+      '--only <parts>',
+      'parts to run: a (Glue vs DuckDB), b (balance history), c (daily run), d (cost)',
+      'a,b,c,d',
+    )
+    .option('--glue-rows <n,...>', '(a) rows per Glue job file', positiveInts, [1_000_000, 5_000_000])
+    .option('--history-rows <n>', '(b) silver transactions', (v) => positiveInts(v)[0], 100_000_000)
+    .option('--history-iterations <n>', '(b) timed runs of the snapshot path', (v) => positiveInts(v)[0], 20)
+    .option('--daily-rows <n>', '(c) rows of the daily run', (v) => positiveInts(v)[0], 1_000_000)
+    .option(
+      '--work <dir>',
+      'work directory (generated files and lakes are cached there)',
+      path.join(os.tmpdir(), 'txlake-bench'),
+    )
+    .option('--no-write', 'do not update bench/results.json and BENCHMARKS.md')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<{
+    only: string;
+    glueRows: number[];
+    historyRows: number;
+    historyIterations: number;
+    dailyRows: number;
+    work: string;
+    write: boolean;
+  }>();
+  const parts = new Set(o.only.split(',').map((p) => p.trim()));
+  for (const p of parts) if (!['a', 'b', 'c', 'd'].includes(p)) throw new InvalidArgumentError(`unknown part ${p}`);
+
+  const previous: BenchResults = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResults) : {};
+  const results: BenchResults = { ...previous, machine: machine(), measured_at: { ...previous.measured_at } };
+  const stamp = new Date().toISOString();
+  const log = (line: string): void => {
+    process.stderr.write(`[bench] ${line}\n`);
+  };
+
+  if (parts.has('a')) {
+    const glue: GlueJobBench[] = [];
+    for (const rows of o.glueRows) glue.push(await benchGlueJob({ rows, workDir: o.work }));
+    results.glue = glue;
+    results.measured_at!.glue = stamp;
+  }
+  if (parts.has('b')) {
+    results.balance_history = await benchBalanceHistory({
+      rows: o.historyRows,
+      workDir: path.join(o.work, `history-${o.historyRows}`),
+      iterations: o.historyIterations,
+      reuseGold: true,
+      log,
+    });
+    results.measured_at!.balance_history = stamp;
+  }
+  if (parts.has('c')) {
+    results.daily_run = await benchDailyRun({ rows: o.dailyRows, workDir: o.work });
+    results.measured_at!.daily_run = stamp;
+  }
+  if (parts.has('d')) {
+    results.cost = costModel(results);
+    results.measured_at!.cost = stamp;
+  }
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  if (o.write) {
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderBenchmarks(results));
+    log('wrote bench/results.json and BENCHMARKS.md');
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const e = error as { code?: string; message?: string; exitCode?: number };
+  if (e.code?.startsWith('commander.')) {
+    process.exitCode = e.code === 'commander.helpDisplayed' ? 0 : 2;
+    return;
+  }
+  if (error instanceof InvalidArgumentError) {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
