@@ -109,7 +109,7 @@ export function renderBenchmarks(r: BenchResults): string {
       '',
       `Bytes: the naive path reads ${n(bh.bytes_ratio, 1)}× the bytes of the snapshot path; p50 speed-up ${n(bh.speedup_p50, 1)}×.`,
       '',
-      `Reproduce: \`npm run bench -- --only b --history-rows ${bh.rows}\` (silver and gold are cached in the work directory).`,
+      `Reproduce: \`npm run bench -- --only b --history-rows ${bh.rows} --history-accounts ${bh.accounts}\` (silver and gold are cached in the work directory).`,
       '',
     );
   }

@@ -84,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
     )
     .option('--glue-rows <n,...>', '(a) rows per Glue job file', positiveInts, [1_000_000, 5_000_000])
     .option('--history-rows <n>', '(b) silver transactions', (v) => positiveInts(v)[0], 100_000_000)
+    .option('--history-accounts <n>', '(b) distinct accounts in silver', (v) => positiveInts(v)[0], 10_000)
     .option('--history-iterations <n>', '(b) timed runs of the snapshot path', (v) => positiveInts(v)[0], 20)
     .option('--daily-rows <n>', '(c) rows of the daily run', (v) => positiveInts(v)[0], 1_000_000)
     .option(
@@ -100,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
     glueRows: number[];
     historyRows: number;
     historyIterations: number;
+    historyAccounts: number;
     dailyRows: number;
     work: string;
     write: boolean;
@@ -123,8 +125,9 @@ async function main(argv: string[]): Promise<void> {
   if (parts.has('b')) {
     results.balance_history = await benchBalanceHistory({
       rows: o.historyRows,
-      workDir: path.join(o.work, `history-${o.historyRows}`),
+      workDir: path.join(o.work, `history-${o.historyRows}-${o.historyAccounts}`),
       iterations: o.historyIterations,
+      accounts: o.historyAccounts,
       reuseGold: true,
       log,
     });

@@ -603,6 +603,10 @@ def read_landing(spark: SparkSession, staging_root: str, run_id: str) -> dict[st
     return json.loads(spark.read.text(path, wholetext=True).first()[0])
 
 
+# Below this many records (the landing check's count) a file is parsed whole in Python: the
+# line reader's two extra passes (split statistics, header) cost more than they save.
+LINE_READER_MIN_RECORDS = 50_000
+
 # File names the line reader takes as they are: no Hadoop glob characters (Spark's file
 # readers expand them) and not hidden (names starting with "_" or "." are skipped by listings).
 _LINE_READER_NAME = re.compile(r"[^_.{}\[\]*?\\,][^{}\[\]*?\\,]*")
@@ -724,7 +728,7 @@ def read_records(
         base = f["key"].rpartition("/")[2]
         fast = (
             read_lines_file(spark, join_path(bronze_root, f["key"]), f["name"], contract)
-            if _LINE_READER_NAME.fullmatch(base)
+            if _LINE_READER_NAME.fullmatch(base) and f.get("records", 0) >= LINE_READER_MIN_RECORDS
             else None
         )
         if fast is None:

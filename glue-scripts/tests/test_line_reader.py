@@ -131,3 +131,40 @@ def test_record_numbers_and_ragged_rows_match_the_spec(spark, contract, tmp_path
         ("r.csv", 2, True, "A2", "C2", None, None, None),
         ("r.csv", 3, True, 'A"3', "C3", "2", "", "2024-01-01"),
     ]
+
+
+def test_read_records_takes_the_line_reader_for_large_files_only(
+    spark, contract, tmp_path, monkeypatch
+):
+    data = render(HEADER, [["A1", "C1", "1", "EUR", "2024-01-01"], ["A2", "C2"]], "\n", 0, False)
+    key = f"transactions/ingest_date={DATE}/big.csv"
+    (tmp_path / "bronze" / key).parent.mkdir(parents=True)
+    (tmp_path / "bronze" / key).write_bytes(data)
+    calls: list[str] = []
+    real = job.read_lines_file
+
+    def spy(spark_, path, name, contract_):
+        calls.append(name)
+        return real(spark_, path, name, contract_)
+
+    monkeypatch.setattr(job, "read_lines_file", spy)
+    monkeypatch.setattr(job, "LINE_READER_MIN_RECORDS", 2)
+
+    def rows(files):
+        return sorted(
+            tuple(r)
+            for r in job.read_records(spark, str(tmp_path / "bronze"), files, contract).collect()
+        )
+
+    small = rows([{"name": "big.csv", "key": key, "records": 1}])
+    assert calls == []
+    large = rows([{"name": "big.csv", "key": key, "records": 2}])
+    assert calls == ["big.csv"]
+    assert (
+        large
+        == small
+        == [
+            ("big.csv", 1, False, "A1", "C1", "1", "EUR", "2024-01-01"),
+            ("big.csv", 2, True, "A2", "C2", None, None, None),
+        ]
+    )
