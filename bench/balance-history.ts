@@ -623,6 +623,8 @@ export async function benchBalanceHistory(options: BenchOptions): Promise<Balanc
   const memoryLimit = options.memoryLimit ?? '8GB';
   const workDir = path.resolve(options.workDir);
   fs.mkdirSync(workDir, { recursive: true });
+  // spill files left by a run that was killed (DuckDB removes its own on a normal close)
+  fs.rmSync(path.join(workDir, 'duckdb-tmp'), { recursive: true, force: true });
   const lake = lakeOf(workDir);
   const settings = { workDir, memoryLimit };
 
@@ -745,17 +747,7 @@ export async function benchBalanceHistory(options: BenchOptions): Promise<Balanc
       duckdb_varchar_identical: varcharIdentical,
     };
     log(`snapshot: diagnostics ${JSON.stringify(diagnostics)}; ${memory()}`);
-
-    const naiveRuns: number[] = [];
-    for (let i = 0; i < naiveIterations; i++) {
-      const run = await timed(() => athena.execute(naiveSql, naiveParams));
-      if (run.value.rows.length !== resultRows) throw new Error(`naive run ${i}: ${run.value.rows.length} rows`);
-      naiveRuns.push(run.ms);
-      log(`naive: run ${i + 1}/${naiveIterations} ${round(run.ms)} ms`);
-    }
-
     const goldColumns = contract.tables.gold_monthly_balances.columns.map((c) => c.name);
-    const naiveColumns = ['transaction_id', 'customer_id', 'currency', 'amount', 'transaction_ts'];
     const snapshot = {
       ...summarize(
         snapRuns,
@@ -768,6 +760,18 @@ export async function benchBalanceHistory(options: BenchOptions): Promise<Balanc
       ),
       diagnostics,
     };
+    // the snapshot figures are complete: logged now, so a run stopped during the naive runs keeps them
+    log(`snapshot: ${JSON.stringify(snapshot)}`);
+
+    const naiveRuns: number[] = [];
+    for (let i = 0; i < naiveIterations; i++) {
+      const run = await timed(() => athena.execute(naiveSql, naiveParams));
+      if (run.value.rows.length !== resultRows) throw new Error(`naive run ${i}: ${run.value.rows.length} rows`);
+      naiveRuns.push(run.ms);
+      log(`naive: run ${i + 1}/${naiveIterations} ${round(run.ms)} ms`);
+    }
+
+    const naiveColumns = ['transaction_id', 'customer_id', 'currency', 'amount', 'transaction_ts'];
     const naive = summarize(
       naiveRuns.length > 0 ? naiveRuns : [naiveWarm.ms],
       naiveWarm.ms,

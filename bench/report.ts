@@ -26,7 +26,8 @@ export function renderBenchmarks(r: BenchResults): string {
     out.push('## Machine', '');
     out.push(`- CPU: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB RAM, ${m.os}`);
     out.push(`- Node ${m.node}, ${m.python}, ${m.java}`);
-    out.push(`- load average (1 min) at the start of the last run: ${m.load_average_at_start}`, '');
+    const loads = Object.entries(r.load_average ?? {}).map(([part, load]) => `${part} ${load}`);
+    out.push(`- load average (1 min) when each part started: ${loads.join(', ') || m.load_average_at_start}`, '');
   }
 
   out.push('## Targets', '', '| target | measured | |', '|---|---|---|');
@@ -91,7 +92,7 @@ export function renderBenchmarks(r: BenchResults): string {
       `Then, in one process: \`sql/balance_history.sql\` for ${bh.quarter} through LocalAthena (the snapshot path)`,
       "and the case study's window query over all silver (`sql/balance_history_case_shape.sql` over the",
       '`transactions` view: the naive path), after one warm-up run each. Both return the same rows',
-      `(checked every run: ${bh.same_result ? 'identical' : 'DIFFERENT'}). Bytes read are the Parquet files each path opens`,
+      `(compared row by row on the warm-up runs: ${bh.same_result ? 'identical' : 'DIFFERENT'}). Bytes read are the Parquet files each path opens`,
       '(confirmed by DuckDB’s profile) and the column chunks it reads.',
       '',
       '| path | runs | p50 | p95 | min | max | files read | bytes of those files | column bytes read | rows |',

@@ -3,7 +3,7 @@
  * document on stdout (progress on stderr), keeps every part's latest result in
  * bench/results.json and writes BENCHMARKS.md from it. Targets are reported, never asserted.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +20,8 @@ export interface BenchResults {
   daily_run?: DailyRunBench;
   cost?: CostModel;
   measured_at?: Record<string, string>;
+  /** 1-minute load average when each part started: other work on the machine skews the figures */
+  load_average?: Record<string, number>;
 }
 
 export interface Machine {
@@ -62,13 +64,9 @@ function machine(): Machine {
     node: process.version,
     python: versionOf(path.join(ROOT, '.venv', 'bin', 'python'), ['--version']),
     java: (() => {
-      try {
-        execFileSync('java', ['-version'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch {
-        return 'unknown';
-      }
-      const out = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      return out.trim().split('\n')[0] || versionOf('java', ['-version']);
+      // java -version prints to stderr
+      const out = spawnSync('java', ['-version'], { encoding: 'utf8' });
+      return (out.stderr || out.stdout || 'unknown').trim().split('\n')[0];
     })(),
     load_average_at_start: Number(os.loadavg()[0].toFixed(2)),
   };
@@ -86,6 +84,12 @@ async function main(argv: string[]): Promise<void> {
     .option('--history-rows <n>', '(b) silver transactions', (v) => positiveInts(v)[0], 100_000_000)
     .option('--history-accounts <n>', '(b) distinct accounts in silver', (v) => positiveInts(v)[0], 10_000)
     .option('--history-iterations <n>', '(b) timed runs of the snapshot path', (v) => positiveInts(v)[0], 20)
+    .option(
+      '--naive-iterations <n>',
+      '(b) timed runs of the naive path (each scans all silver)',
+      (v) => positiveInts(v)[0],
+      1,
+    )
     .option('--daily-rows <n>', '(c) rows of the daily run', (v) => positiveInts(v)[0], 1_000_000)
     .option(
       '--work <dir>',
@@ -102,6 +106,7 @@ async function main(argv: string[]): Promise<void> {
     historyRows: number;
     historyIterations: number;
     historyAccounts: number;
+    naiveIterations: number;
     dailyRows: number;
     work: string;
     write: boolean;
@@ -110,36 +115,45 @@ async function main(argv: string[]): Promise<void> {
   for (const p of parts) if (!['a', 'b', 'c', 'd'].includes(p)) throw new InvalidArgumentError(`unknown part ${p}`);
 
   const previous: BenchResults = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResults) : {};
-  const results: BenchResults = { ...previous, machine: machine(), measured_at: { ...previous.measured_at } };
-  const stamp = new Date().toISOString();
+  const results: BenchResults = {
+    ...previous,
+    machine: machine(),
+    measured_at: { ...previous.measured_at },
+    load_average: { ...previous.load_average },
+  };
+  const started = (part: string): void => {
+    results.measured_at![part] = new Date().toISOString();
+    results.load_average![part] = Number(os.loadavg()[0].toFixed(2));
+  };
   const log = (line: string): void => {
     process.stderr.write(`[bench] ${line}\n`);
   };
 
   if (parts.has('a')) {
+    started('glue');
     const glue: GlueJobBench[] = [];
     for (const rows of o.glueRows) glue.push(await benchGlueJob({ rows, workDir: o.work }));
     results.glue = glue;
-    results.measured_at!.glue = stamp;
   }
   if (parts.has('b')) {
+    started('balance_history');
     results.balance_history = await benchBalanceHistory({
       rows: o.historyRows,
       workDir: path.join(o.work, `history-${o.historyRows}-${o.historyAccounts}`),
       iterations: o.historyIterations,
       accounts: o.historyAccounts,
+      naiveIterations: o.naiveIterations,
       reuseGold: true,
       log,
     });
-    results.measured_at!.balance_history = stamp;
   }
   if (parts.has('c')) {
+    started('daily_run');
     results.daily_run = await benchDailyRun({ rows: o.dailyRows, workDir: o.work });
-    results.measured_at!.daily_run = stamp;
   }
   if (parts.has('d')) {
+    started('cost');
     results.cost = costModel(results);
-    results.measured_at!.cost = stamp;
   }
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   if (o.write) {
