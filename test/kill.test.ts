@@ -322,8 +322,9 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       expect({ point: k.point, groupGone: k.groupGone }).toEqual({ point: k.point, groupGone: true });
       expect({ point: k.point, bronzeUnchanged: k.bronze }).toEqual({ point: k.point, bronzeUnchanged: bronze });
       if (k.killedAfterMs === undefined) {
-        // Only the random point may fall after the end of the run: then it simply succeeded.
-        expect(k.point).toMatch(/^\(e\)/);
+        // Only the random point, or (f) — whose window (the record step, tens of ms) can close
+        // before the kill lands — may fall after the end of the run: then it simply succeeded.
+        expect(k.point).toMatch(/^\((e|f)\)/);
         expect(k.exit.code).toBe(0);
         expect(k.lock).toBeUndefined();
         return;
@@ -353,7 +354,8 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     expect(kills[1].lastLine).toMatch(/QualityGate\s+ok/);
     expect(kills[2].lastLine).toMatch(/\sPublish\s+ok/);
     expect(kills[3].lastLine).toMatch(/PublishGold\s+ok/);
-    expect(kills[4].lastLine).toMatch(/BalanceReport\s+ok/);
+    // (f) may have finished its record step first (see above): then its last line is the end.
+    expect(kills[4].lastLine).toMatch(kills[4].killedAfterMs === undefined ? /AllDatesDone/ : /BalanceReport\s+ok/);
   });
 
   test('the run after the kills takes the stale lock over and converges to the clean run, layer by layer', () => {
