@@ -213,6 +213,19 @@ def _header_index(header: list[str], name: str) -> int | None:
     return hits[0] if hits else None
 
 
+def header_indexes(
+    file_name: str, header: list[str], names: list[str], optional_names: list[str]
+) -> tuple[dict[str, int], list[int | None]]:
+    """Where each contract column sits in a header (optional ones may be absent: None)."""
+    index: dict[str, int] = {}
+    for name in names:
+        hit = _header_index(header, name)
+        if hit is None:
+            raise ValueError(f"{file_name}: header lacks column {name!r}")
+        index[name] = hit
+    return index, [_header_index(header, name) for name in optional_names]
+
+
 def records_from_rows(
     file_name: str,
     rows: list[list[str]],
@@ -227,13 +240,7 @@ def records_from_rows(
     if not rows:
         return []
     header = rows[0]
-    index: dict[str, int] = {}
-    for name in names:
-        hit = _header_index(header, name)
-        if hit is None:
-            raise ValueError(f"{file_name}: header lacks column {name!r}")
-        index[name] = hit
-    optional_index = [_header_index(header, name) for name in optional_names or []]
+    index, optional_index = header_indexes(file_name, header, names, optional_names or [])
     width = len(header)
     out = []
     for number, rec in enumerate(rows[1:], start=1):
@@ -683,13 +690,7 @@ def read_lines_file(
     header = csv_records(header_line.encode("utf-8"))[0]
     names = [c["name"] for c in contract.source_columns]
     optional_names = [c["name"] for c in contract.optional_columns]
-    index: dict[str, int] = {}
-    for column in names:
-        hit = _header_index(header, column)
-        if hit is None:
-            raise ValueError(f"{name}: header lacks column {column!r}")
-        index[column] = hit
-    optional_index = [_header_index(header, column) for column in optional_names]
+    index, optional_index = header_indexes(name, header, names, optional_names)
     fields = F.col("fields")
 
     def value(i: int | None) -> Column:

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, tempLake, txlake } from './helpers/cli';
+import { expectUsageError, ROOT, tempLake, txlake } from './helpers/cli';
 
 const run = promisify(execFile);
 
@@ -56,11 +56,7 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout, nothing c
   test.each(cases)('%s', async (_name, args, message) => {
     const withLake = args.includes('--lake') || args.length === 0 ? args : [...args, '--lake', lake];
     const result = await txlake(withLake);
-    expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    expect(result.stderr).toMatch(/^txlake: /);
-    expect(result.stderr).toMatch(message);
+    expectUsageError(result, message);
     expect(readdirSync(lake)).toEqual([]);
   });
 

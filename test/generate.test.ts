@@ -12,7 +12,7 @@ import {
   INVALID_CODES,
   resolveGenerateOptions,
 } from '../lib/generate';
-import { tempLake, txlake } from './helpers/cli';
+import { expectUsageError, tempLake, txlake } from './helpers/cli';
 
 const scratch: string[] = [];
 const tempDir = (): string => {
@@ -314,11 +314,7 @@ describe('txlake generate', () => {
     ])('%s', async (_name, args, message) => {
       const withLake = args.includes('--lake') ? args : [...args, '--lake', lake];
       const result = await txlake(withLake);
-      expect(result.code).toBe(2);
-      expect(result.stdout).toBe('');
-      expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-      expect(result.stderr).toMatch(/^txlake: /);
-      expect(result.stderr).toMatch(message);
+      expectUsageError(result, message);
       expect(readdirSync(lake)).toEqual([]);
     });
 

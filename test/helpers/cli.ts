@@ -30,3 +30,12 @@ export async function txlake(args: string[], cwd: string = ROOT): Promise<CliRes
 }
 
 export const tempLake = (): string => mkdtempSync(path.join(os.tmpdir(), 'txlake-lake-'));
+
+/** SPEC §5's usage error: exit 2, nothing on stdout, one `txlake: …` line on stderr matching `message`. */
+export function expectUsageError(result: CliResult, message: RegExp): void {
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  expect(result.stderr).toMatch(/^txlake: /);
+  expect(result.stderr).toMatch(message);
+}
