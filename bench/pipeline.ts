@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CONTRACT } from '../lib/contract';
-import { generateFiles, type GenerateSummary } from '../lib/generate';
-import { runGlueScript } from '../lib/local/local-glue';
+import { CONTRACT } from '../core/contract';
+import { generateFiles, type GenerateSummary } from '../tools/generate/generate';
+import { runGlueScript } from '../runner/local/local-glue';
 
 export const ROOT = path.resolve(__dirname, '..');
 const INGEST_DATE = '2024-03-01';

@@ -1,6 +1,6 @@
-import '../lib/node-warnings';
+import '../cli/node-warnings';
 import * as path from 'node:path';
-import { main } from '../lib/cli';
+import { main } from '../cli/program';
 
 main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

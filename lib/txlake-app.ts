@@ -1,8 +1,8 @@
 import type { App } from 'aws-cdk-lib';
-import { CONTRACT, withSettings } from './contract';
-import { PipelineStack } from './pipeline-stack';
+import { CONTRACT, withSettings } from '../core/contract';
+import { PipelineStack } from './stacks/pipeline-stack';
 import { type EnvironmentSettings, loadSettings } from './settings';
-import { StorageStack } from './storage-stack';
+import { StorageStack } from './stacks/storage-stack';
 
 export interface TxlakeStacks {
   readonly settings: EnvironmentSettings;

@@ -8,7 +8,7 @@ echo "== type-check" >&2
 npx --no-install tsc --noEmit -p tsconfig.json
 echo "== lint" >&2
 npx --no-install eslint --max-warnings 0 .
-npx --no-install prettier --check --log-level warn "bin/**/*.ts" "lib/**/*.ts" "lambdas/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
+npx --no-install prettier --check --log-level warn "bin/**/*.ts" "core/**/*.ts" "lib/**/*.ts" "lambdas/**/*.ts" "runner/**/*.ts" "cli/**/*.ts" "tools/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
 .venv/bin/ruff check glue-scripts
 .venv/bin/ruff format --check glue-scripts
 echo "== cdk synth (cdk-nag AwsSolutions)" >&2

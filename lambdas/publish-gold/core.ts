@@ -1,5 +1,5 @@
 import { applyJournal, type JournalCopy, type JournalDelete, rollbackJournal } from '../shared/journal';
-import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, monthOfKey } from '../shared/lake-layout';
+import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, monthOfKey } from '../../core/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
 import { isUnloadDataFile } from '../publish/core';

@@ -8,7 +8,7 @@ import {
   rejectedFilesPrefix,
   rejectionsKey,
   runPrefix,
-} from '../shared/lake-layout';
+} from '../../core/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
 

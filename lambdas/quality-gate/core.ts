@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { PipelineError } from '../shared/errors';
+import { PipelineError } from '../../core/errors';
 import type { ObjectStore } from '../shared/object-store';
-import { runPrefix } from '../shared/lake-layout';
+import { runPrefix } from '../../core/lake-layout';
 
 /** Counts the Glue job writes to `runs/<run_id>/counts/` in staging. */
 export const jobCountsSchema = z.object({

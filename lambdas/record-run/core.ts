@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type RunSummaryCounts, readJobCounts, summarize, landingSummarySchema } from '../quality-gate/core';
 import { applyJournal, commitRun, rollbackJournal, rollbackRun } from '../shared/journal';
-import { reportPrefix, runPrefix, runRecordKey } from '../shared/lake-layout';
+import { reportPrefix, runPrefix, runRecordKey } from '../../core/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 
 /** One date's result: SPEC §5's `runs[]` entry plus `error_detail` (kept in the record, not printed). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { INVALID_RUN_INPUT, PipelineError } from '../shared/errors';
-import { isCalendarDate } from '../shared/lake-layout';
+import { INVALID_RUN_INPUT, PipelineError } from '../../core/errors';
+import { isCalendarDate } from '../../core/lake-layout';
 
 /** Most dates one execution may process (ten years of daily files). */
 export const MAX_DATES_PER_RUN = 3660;

@@ -1,5 +1,5 @@
 import type { ObjectStore } from './object-store';
-import { runPrefix } from './lake-layout';
+import { runPrefix } from '../../core/lake-layout';
 
 /** One object to move into a published layer. */
 export interface JournalCopy {

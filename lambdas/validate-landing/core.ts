@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse, type Parser } from 'csv-parse';
-import { REQUIRED_COLUMNS } from '../../lib/contract';
+import { REQUIRED_COLUMNS } from '../../core/contract';
 import type { ObjectStore } from '../shared/object-store';
 
 /**

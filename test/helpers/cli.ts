@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../lib/cli';
+import { main } from '../../cli/program';
 
 export const ROOT = path.join(__dirname, '..', '..');
 

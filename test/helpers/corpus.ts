@@ -6,7 +6,7 @@ import * as path from 'node:path';
  * `test/corpus/files/`, large ones generated here, deterministically, at test time, and each
  * file's outcome under data contract v1 (SPEC §3) in `test/corpus/expected.json`.
  */
-export const CORPUS_DIR = path.join(__dirname, '..', 'corpus');
+export const CORPUS_DIR = path.join(__dirname, '..', 'fixtures', 'corpus');
 export const CORPUS_FILES_DIR = path.join(CORPUS_DIR, 'files');
 
 export type Destination = 'silver' | 'quarantined' | 'condemned';

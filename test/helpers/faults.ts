@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TaskWrapper } from '../../lib/local/local-runner';
+import type { TaskWrapper } from '../../runner/local/local-runner';
 import { duck } from './lake';
 
 /** An error as the state machine sees it: its `name` is the state's `Error`. */

@@ -1,0 +1,259 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { HANDLER_METADATA_KEY } from '../../lib/constructs/pipeline-function';
+import { SCRIPT_METADATA_KEY } from '../../lib/constructs/ingestion-job';
+import { LAYER_METADATA_KEY } from '../../lib/constructs/medallion-storage';
+import { addTxlakeStacks } from '../../lib/txlake-app';
+
+/** Fake identity of the local "account": ARNs must look real for the ASL, never reach AWS. */
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, Json>;
+  readonly Metadata?: Record<string, Json>;
+}
+export interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { Value: Json; Export?: { Name: Json } }>;
+}
+
+/** What local mode needs from the synthesized app, with every token resolved to a local value. */
+export interface ResolvedPipeline {
+  /** The state machine definition (ASL), exactly as deployed but for ARNs and names. */
+  readonly definition: Record<string, unknown>;
+  /** Lambda steps by function ARN: the handler module and its environment. */
+  readonly functions: Record<string, { readonly handlerName: string; readonly environment: Record<string, string> }>;
+  /** Glue jobs by name: the script and its default arguments. */
+  readonly jobs: Record<string, { readonly script: string; readonly defaultArguments: Record<string, string> }>;
+  /** Glue tables by name (for the local Athena). */
+  readonly tables: ResolvedTable[];
+  /** Where the Athena workgroup writes query results (`s3://…/`). */
+  readonly athenaOutputLocation: string;
+}
+
+export interface ResolvedTable {
+  readonly name: string;
+  readonly location: string;
+  readonly columns: { name: string; type: string }[];
+  readonly partitionKeys: { name: string; type: string }[];
+}
+
+/** Reads cdk.json's context so local synthesis sees the same settings as `cdk synth`. */
+export function projectContext(root: string): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+/**
+ * Synthesizes the CDK app in-process (bundling skipped: local mode runs the handler sources) and
+ * returns the templates of its stacks.
+ */
+export function synthesizeTemplates(options: { root: string; envName?: string }): CfnTemplate[] {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), 'txlake-synth-'));
+  try {
+    const app = new App({
+      outdir,
+      context: { ...projectContext(options.root), 'aws:cdk:bundling-stacks': [] },
+    });
+    const { storage, pipeline } = addTxlakeStacks(app, options.envName);
+    const assembly = app.synth();
+    return [storage, pipeline].map((s) => assembly.getStackByName(s.stackName).template as CfnTemplate);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves CloudFormation intrinsics across the app's stacks to local values. */
+export class TemplateResolver {
+  private readonly resources = new Map<string, CfnResource>();
+  private readonly exports = new Map<string, Json>();
+
+  constructor(templates: readonly CfnTemplate[]) {
+    for (const t of templates) {
+      for (const [id, r] of Object.entries(t.Resources)) this.resources.set(id, r);
+      for (const o of Object.values(t.Outputs ?? {})) {
+        if (o.Export) this.exports.set(String(this.resolve(o.Export.Name)), o.Value);
+      }
+    }
+  }
+
+  resolve(value: Json): Json {
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((v) => this.resolve(v));
+    const keys = Object.keys(value);
+    if (keys.length === 1) {
+      const [fn] = keys;
+      const arg = value[fn];
+      switch (fn) {
+        case 'Ref':
+          return this.ref(String(arg));
+        case 'Fn::GetAtt': {
+          const [id, attr] = Array.isArray(arg) ? arg.map(String) : String(arg).split('.');
+          return this.getAtt(id, attr);
+        }
+        case 'Fn::Join': {
+          const [sep, parts] = arg as [string, Json[]];
+          return (this.resolve(parts) as Json[]).map(String).join(sep);
+        }
+        case 'Fn::ImportValue': {
+          const name = String(this.resolve(arg));
+          const exported = this.exports.get(name);
+          if (exported === undefined) throw new Error(`no export named ${name}`);
+          return this.resolve(exported);
+        }
+        case 'Fn::Select': {
+          const [index, list] = arg as [Json, Json];
+          return (this.resolve(list) as Json[])[Number(this.resolve(index))];
+        }
+        case 'Fn::Split': {
+          const [sep, text] = arg as [string, Json];
+          return String(this.resolve(text)).split(sep);
+        }
+        case 'Fn::Sub': {
+          const [text, vars] = Array.isArray(arg) ? (arg as [string, Record<string, Json>]) : [String(arg), {}];
+          return text.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+            String(
+              name in vars
+                ? this.resolve(vars[name])
+                : name.includes('.')
+                  ? this.getAtt(...(name.split('.') as [string, string]))
+                  : this.ref(name),
+            ),
+          );
+        }
+        default:
+          break;
+      }
+    }
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = this.resolve(v);
+    return out;
+  }
+
+  private resource(id: string): CfnResource {
+    const r = this.resources.get(id);
+    if (!r) throw new Error(`template has no resource ${id}`);
+    return r;
+  }
+
+  private ref(id: string): Json {
+    switch (id) {
+      case 'AWS::Partition':
+        return 'aws';
+      case 'AWS::Region':
+        return LOCAL_REGION;
+      case 'AWS::AccountId':
+        return LOCAL_ACCOUNT;
+      case 'AWS::URLSuffix':
+        return 'amazonaws.com';
+      case 'AWS::StackName':
+        return 'txlake-local';
+      default:
+        break;
+    }
+    const r = this.resource(id);
+    const props = r.Properties ?? {};
+    switch (r.Type) {
+      case 'AWS::S3::Bucket':
+        return bucketName(id, r);
+      case 'AWS::Lambda::Function':
+        return functionName(id, r);
+      case 'AWS::Glue::Job':
+        return (props.Name as string | undefined) ?? id;
+      case 'AWS::Glue::Database':
+        return String((props.DatabaseInput as Record<string, Json>).Name);
+      case 'AWS::Athena::WorkGroup':
+        return String(props.Name);
+      case 'AWS::SNS::Topic':
+        return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}`;
+      default:
+        return id;
+    }
+  }
+
+  private getAtt(id: string, attr: string): Json {
+    const r = this.resource(id);
+    if (r.Type === 'AWS::Lambda::Function' && attr === 'Arn') {
+      return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName(id, r)}`;
+    }
+    if (r.Type === 'AWS::S3::Bucket' && attr === 'Arn') return `arn:aws:s3:::${bucketName(id, r)}`;
+    return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}/${attr}`;
+  }
+
+  /** Every resource of a type, with its logical id. */
+  ofType(type: string): [string, CfnResource][] {
+    return [...this.resources.entries()].filter(([, r]) => r.Type === type);
+  }
+}
+
+/** Locally each layer bucket is named after its layer, i.e. the lake folder `<lake>/<layer>`. */
+function bucketName(id: string, r: CfnResource): string {
+  const layer = r.Metadata?.[LAYER_METADATA_KEY];
+  return typeof layer === 'string' ? layer : id.toLowerCase();
+}
+
+function functionName(id: string, r: CfnResource): string {
+  const handler = r.Metadata?.[HANDLER_METADATA_KEY];
+  return typeof handler === 'string' ? `txlake-${handler}` : id;
+}
+
+/** Resolves the synthesized app into what the local runner executes. */
+export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipeline {
+  const resolver = new TemplateResolver(templates);
+  const machines = resolver.ofType('AWS::StepFunctions::StateMachine');
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const definitionString = resolver.resolve(machines[0][1].Properties?.DefinitionString ?? null);
+  const definition = JSON.parse(String(definitionString)) as Record<string, unknown>;
+
+  const functions: ResolvedPipeline['functions'] = {};
+  for (const [id, r] of resolver.ofType('AWS::Lambda::Function')) {
+    const handlerName = r.Metadata?.[HANDLER_METADATA_KEY];
+    if (typeof handlerName !== 'string') continue;
+    const arn = String(resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] }));
+    const env = resolver.resolve(((r.Properties?.Environment as Record<string, Json>) ?? {}).Variables ?? {}) as Record<
+      string,
+      string
+    >;
+    functions[arn] = { handlerName, environment: env };
+  }
+
+  const jobs: ResolvedPipeline['jobs'] = {};
+  for (const [id, r] of resolver.ofType('AWS::Glue::Job')) {
+    const script = r.Metadata?.[SCRIPT_METADATA_KEY];
+    if (typeof script !== 'string') continue;
+    const name = String(resolver.resolve({ Ref: id }));
+    jobs[name] = {
+      script,
+      defaultArguments: resolver.resolve(r.Properties?.DefaultArguments ?? {}) as Record<string, string>,
+    };
+  }
+
+  const tables: ResolvedTable[] = resolver.ofType('AWS::Glue::Table').map(([, r]) => {
+    const input = resolver.resolve(r.Properties?.TableInput ?? {}) as Record<string, Json>;
+    const sd = input.StorageDescriptor as Record<string, Json>;
+    const cols = (list: Json): { name: string; type: string }[] =>
+      ((list as Record<string, Json>[] | undefined) ?? []).map((c) => ({ name: String(c.Name), type: String(c.Type) }));
+    return {
+      name: String(input.Name),
+      location: String(sd.Location),
+      columns: cols(sd.Columns),
+      partitionKeys: cols(input.PartitionKeys),
+    };
+  });
+  const workgroups = resolver.ofType('AWS::Athena::WorkGroup').map(
+    ([, r]) =>
+      resolver.resolve(r.Properties ?? {}) as {
+        WorkGroupConfiguration?: { ResultConfiguration?: { OutputLocation?: string } };
+      },
+  );
+  const athenaOutputLocation = workgroups[0]?.WorkGroupConfiguration?.ResultConfiguration?.OutputLocation;
+  if (!athenaOutputLocation) throw new Error('the app defines no Athena workgroup with a result location');
+  return { definition, functions, jobs, tables, athenaOutputLocation };
+}

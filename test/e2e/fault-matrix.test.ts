@@ -1,0 +1,280 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { REQUIRED_COLUMNS } from '../../core/contract';
+import { type LocalRunResult, runLocal } from '../../runner/local/local-runner';
+import { type CfnTemplate, synthesizeTemplates } from '../../runner/local/template-resolver';
+import { ROOT, tempLake } from '../helpers/cli';
+import { contentState, FaultPlan, GlueReplay, notifications, type TaskFault } from '../helpers/faults';
+import { csvFile, publishedState } from '../helpers/lake';
+
+/*
+ * Fault injection per Task in local mode (the synthesized state machine, the real handlers, the
+ * Glue script on Spark, the SQL on DuckDB). Spark is the expensive part, so:
+ * - the transient faults of all tasks go into ONE execution (compared with a clean run of the date);
+ * - the permanent faults run one execution each on ONE shared lake: a failed date leaves the lake
+ *   exactly as before, so every case starts from the same published state;
+ * - faults in ValidateLanding and TransformRows are thrown before the task runs: no Spark at all;
+ * - the Glue job runs on Spark once per distinct input (3 runs): the faulted executions that feed it
+ *   the same input as an earlier one (the same landed files and published layers) get that run's
+ *   Spark-written staging outputs copied into their own run (GlueReplay); the steps around the job
+ *   are all real. FAULT_MATRIX_REAL_GLUE=1 runs Spark every time (9 runs).
+ */
+
+const STD = REQUIRED_COLUMNS;
+const D1 = '2024-01-10'; // published before the faulted dates
+const D2 = '2024-02-12'; // the faulted date: changes silver of January and February, hence gold
+const D3 = '2024-02-13'; // landed after D2: a backfill that fails at D2 never gets here
+const D_GATE = '2024-02-14'; // a third of its rows invalid: fails the default quality gate (0.1)
+
+function land(lake: string, date: string, files: Record<string, string>): void {
+  const dir = path.join(lake, 'bronze', 'transactions', `ingest_date=${date}`);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+}
+
+const rows = (prefix: string, account: string, n: number, month: string): string[][] =>
+  Array.from({ length: n }, (_, i) => [
+    `${prefix}-${i + 1}`,
+    account,
+    `${(i + 1) * 10}.25`,
+    'EUR',
+    `${month}-0${(i % 9) + 1}T08:00:00Z`,
+  ]);
+
+/** Day 1: 20 valid rows, one exact duplicate (condemned), one bad currency (quarantine), one rejected file. */
+function landD1(lake: string): void {
+  land(lake, D1, {
+    'd1.csv': csvFile(STD, [
+      ...rows('A', 'ACC-A', 10, '2024-01'),
+      ...rows('B', 'ACC-B', 10, '2024-01'),
+      ['A-1', 'ACC-A', '10.25', 'EUR', '2024-01-01T08:00:00Z'],
+      ['Q-1', 'ACC-A', '1.00', 'XXX', '2024-01-02T08:00:00Z'],
+    ]),
+    'notes.txt': 'not a transaction file\n',
+  });
+}
+
+/** Day 2: January rows for an existing account, February rows, a silver duplicate, a bad amount, an empty file. */
+function landLater(lake: string): void {
+  land(lake, D2, {
+    'd2.csv': csvFile(STD, [
+      ...rows('C', 'ACC-A', 5, '2024-01'),
+      ...rows('E', 'ACC-E', 10, '2024-02'),
+      ['B-2', 'ACC-B', '20.25', 'EUR', '2024-01-02T08:00:00Z'],
+      ['Q-2', 'ACC-E', 'ten', 'EUR', '2024-02-02T08:00:00Z'],
+    ]),
+    'empty.csv': '',
+  });
+  land(lake, D3, { 'd3.csv': csvFile(STD, rows('F', 'ACC-F', 3, '2024-02')) });
+  land(lake, D_GATE, {
+    'gate.csv': csvFile(STD, [
+      ...rows('G', 'ACC-G', 2, '2024-02'),
+      ['G-9', 'ACC-G', 'x', 'EUR', '2024-02-01T08:00:00Z'],
+    ]),
+  });
+}
+
+let templates: CfnTemplate[];
+/** The Glue job's runs: on Spark once per distinct input, replayed after (see the comment on top). */
+const glue = new GlueReplay();
+
+/** One execution on `lake`, every Task wrapped by `plan`. */
+async function execute(lake: string, input: Record<string, string>, plan: FaultPlan): Promise<LocalRunResult> {
+  const started = Date.now();
+  const result = await runLocal({
+    root: ROOT,
+    lake,
+    input,
+    templates,
+    wrapTask: plan.wrap,
+    retryIntervalMs: 0,
+    progress: process.env.FAULT_MATRIX_PROGRESS ? (l) => process.stderr.write(`${l}\n`) : undefined,
+  });
+  if (process.env.FAULT_MATRIX_PROGRESS)
+    process.stderr.write(`EXEC ${JSON.stringify(input)} ${Date.now() - started}ms\n`);
+  return result;
+}
+
+/** Shared lake: D1 published cleanly; every faulted date must leave it exactly so. */
+const lake = tempLake();
+let clean: LocalRunResult;
+let cleanPlan: FaultPlan;
+let published: Record<string, string>;
+let cleanContent: Record<string, unknown>;
+
+beforeAll(async () => {
+  templates = synthesizeTemplates({ root: ROOT });
+  landD1(lake);
+  cleanPlan = new FaultPlan({}, glue.around(lake, D1));
+  clean = await execute(lake, { date: D1 }, cleanPlan);
+  cleanContent = await contentState(lake, [clean.records[0].run_id]);
+  landLater(lake);
+  published = publishedState(lake);
+});
+
+afterAll(() => {
+  process.stderr.write(`fault matrix: ${glue.sparkRuns} Glue job runs on Spark, ${glue.replays} replayed\n`);
+});
+
+test('the clean run of day 1 succeeds and publishes every layer', () => {
+  expect(clean.records.map((r) => [r.ingest_date, r.status, r.rows])).toEqual([
+    [D1, 'SUCCEEDED', { read: 22, silver: 20, quarantined: 1, condemned: 1 }],
+  ]);
+  const layers = Object.keys(published).map((k) => k.split('/')[0]);
+  for (const layer of ['silver', 'quarantine', 'condemned', 'gold']) expect(layers).toContain(layer);
+  expect(Object.keys(published).some((k) => k.startsWith('gold/reports/'))).toBe(true);
+  expect(notifications(lake)).toEqual([]);
+});
+
+/** State, a transient error of its Retry list, and how many times it is thrown in a row. */
+const TRANSIENT: [string, string, number][] = [
+  ['ResolveRun', 'Lambda.TooManyRequestsException', 2],
+  ['ValidateLanding', 'Lambda.ServiceException', 1],
+  ['TransformRows', 'Glue.ConcurrentRunsExceededException', 2],
+  ['QualityGate', 'Lambda.TooManyRequestsException', 1],
+  ['Publish', 'Lambda.Unknown', 2],
+  ['RefreshGold', 'Athena.TooManyRequestsException', 1],
+  ['PublishGold', 'Lambda.SdkClientException', 2],
+  ['BalanceReport', 'Athena.InternalServerException', 2],
+  ['RecordSucceeded', 'Lambda.AWSLambdaException', 1],
+];
+
+describe('transient errors in every task are retried and the run ends as a clean one', () => {
+  const faulted = tempLake();
+  const plan = new FaultPlan(
+    Object.fromEntries(TRANSIENT.map(([state, error, times]): [string, TaskFault] => [state, { error, times }])),
+    // Day 1 on an empty lake, as in the clean run: the Glue job's inputs are the same.
+    glue.around(faulted, D1),
+  );
+  let result: LocalRunResult;
+
+  beforeAll(async () => {
+    landD1(faulted);
+    result = await execute(faulted, { date: D1 }, plan);
+  });
+
+  test('the date succeeds with the counts of the clean run', () => {
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.records.map((r) => [r.ingest_date, r.status, r.error])).toEqual([[D1, 'SUCCEEDED', undefined]]);
+    expect(result.records[0].rows).toEqual(clean.records[0].rows);
+    expect(result.records[0].reasons).toEqual(clean.records[0].reasons);
+    expect(plan.calls('RecordFailed')).toBe(0);
+    expect(notifications(faulted)).toEqual([]);
+  });
+
+  test.each(TRANSIENT)('%s: %s thrown %i time(s), then the task runs once more', (state, _error, times) => {
+    expect(plan.calls(state)).toBe(times + 1);
+  });
+
+  test('the published layers hold exactly what the clean run published (run ids aside)', async () => {
+    expect(await contentState(faulted, [result.records[0].run_id])).toEqual(cleanContent);
+  });
+});
+
+interface FailureCase {
+  readonly state: string;
+  readonly error: string;
+  /** Invocations of the state: 1 for a permanent error, 4 for an exhausted transient one. */
+  readonly times: number;
+  /** The fault hits after Publish changed the published layers. */
+  readonly afterPublish: boolean;
+}
+
+const PERMANENT: FailureCase[] = [
+  { state: 'ValidateLanding', error: 'Txlake.Broken', times: 1, afterPublish: false },
+  // A failed Glue job run (States.TaskFailed) is not retried: only Glue's service errors are.
+  { state: 'TransformRows', error: 'States.TaskFailed', times: 1, afterPublish: false },
+  { state: 'QualityGate', error: 'Txlake.Broken', times: 1, afterPublish: false },
+  { state: 'Publish', error: 'Txlake.Broken', times: 1, afterPublish: false },
+  { state: 'RefreshGold', error: 'Txlake.Broken', times: 1, afterPublish: true },
+  { state: 'PublishGold', error: 'Txlake.Broken', times: 1, afterPublish: true },
+  { state: 'BalanceReport', error: 'Txlake.Broken', times: 1, afterPublish: true },
+  { state: 'RecordSucceeded', error: 'Txlake.Broken', times: 1, afterPublish: true },
+];
+const EXHAUSTED: FailureCase[] = [
+  { state: 'ValidateLanding', error: 'Lambda.TooManyRequestsException', times: 4, afterPublish: false },
+  { state: 'TransformRows', error: 'Glue.ThrottlingException', times: 4, afterPublish: false },
+  { state: 'RefreshGold', error: 'Athena.TooManyRequestsException', times: 4, afterPublish: true },
+];
+
+describe.each([
+  ...PERMANENT.map((c) => ({ ...c, kind: 'permanent' })),
+  ...EXHAUSTED.map((c) => ({ ...c, kind: 'exhausted transient' })),
+])('$kind $error in $state: the date fails, nothing is published, the backfill stops', (c) => {
+  let plan: FaultPlan;
+  let result: LocalRunResult;
+  let notifiedBefore: number;
+  let whenFaulted: Record<string, string> | undefined;
+
+  beforeAll(async () => {
+    notifiedBefore = notifications(lake).length;
+    plan = new FaultPlan(
+      {
+        [c.state]: {
+          error: c.error,
+          times: c.times,
+          onFault: () => {
+            whenFaulted = publishedState(lake);
+          },
+        },
+      },
+      glue.around(lake, D2),
+    );
+    result = await execute(lake, { from: D2, to: D3 }, plan);
+  });
+
+  test(`${c.state} is invoked exactly ${c.times} time(s)`, () => {
+    expect(plan.calls(c.state)).toBe(c.times);
+  });
+
+  test('the date is recorded FAILED with PIPELINE_FAILED naming the error; later dates get no record', () => {
+    expect(result.status).toBe('FAILED');
+    expect(result.records).toEqual([
+      expect.objectContaining({ ingest_date: D2, status: 'FAILED', error: 'PIPELINE_FAILED' }),
+    ]);
+    expect(result.records[0].error_detail).toContain(c.error);
+    expect(plan.calls('RecordFailed')).toBe(1);
+    expect(plan.touching(D3)).toEqual([]);
+  });
+
+  test('the failure path notifies: one new notification naming FAILED and the date', () => {
+    expect(plan.calls('NotifyFailure')).toBe(1);
+    const added = notifications(lake).slice(notifiedBefore);
+    expect(added).toHaveLength(1);
+    expect(added[0].Subject).toContain('FAILED');
+    expect(added[0].Subject).toContain(D2);
+  });
+
+  test('silver, quarantine, condemned and gold are exactly as before the run', () => {
+    if (c.afterPublish) {
+      // The fault really came after the layers had changed.
+      expect(whenFaulted).toBeDefined();
+      expect(whenFaulted).not.toEqual(published);
+    }
+    expect(publishedState(lake)).toEqual(published);
+  });
+});
+
+describe('a data error (quality gate) is never retried', () => {
+  let plan: FaultPlan;
+  let result: LocalRunResult;
+  let notifiedBefore: number;
+
+  beforeAll(async () => {
+    notifiedBefore = notifications(lake).length;
+    plan = new FaultPlan({}, glue.around(lake, D_GATE));
+    result = await execute(lake, { date: D_GATE }, plan);
+  });
+
+  test('QUALITY_GATE_FAILED after exactly one QualityGate invocation, nothing published, notified', () => {
+    expect(result.records.map((r) => [r.ingest_date, r.status, r.error])).toEqual([
+      [D_GATE, 'FAILED', 'QUALITY_GATE_FAILED'],
+    ]);
+    expect(plan.calls('QualityGate')).toBe(1);
+    expect(plan.calls('Publish')).toBe(0);
+    expect(plan.calls('RecordFailed')).toBe(1);
+    expect(publishedState(lake)).toEqual(published);
+    const added = notifications(lake).slice(notifiedBefore);
+    expect(added.map((n) => n.Subject)).toEqual([expect.stringContaining(`FAILED ${D_GATE} QUALITY_GATE_FAILED`)]);
+  });
+});
