@@ -2,7 +2,7 @@
  * (d) Monthly AWS cost at a daily volume, from the measured bytes and times of the other parts
  * and the published us-east-1 on-demand prices below. Every assumption is a named constant.
  */
-import type { BenchResults } from './run';
+import type { BenchResults, CostLine, CostModel } from './results';
 
 /** Published prices, us-east-1, on-demand (checked 2026-11). */
 export const PRICES = {
@@ -38,22 +38,6 @@ export const DEPLOYMENT = {
   s3GetsPerDate: 1000,
   logsGbPerMonth: 0.05,
 } as const;
-
-export interface CostLine {
-  readonly item: string;
-  readonly usd_month: number;
-  readonly basis: string;
-}
-
-export interface CostModel {
-  readonly rows_per_day: number;
-  readonly assumptions: string[];
-  /** after 1 month and after 12 months of history (storage and the gold refresh grow with it) */
-  readonly month_1: { readonly total_usd: number; readonly lines: CostLine[] };
-  readonly month_12: { readonly total_usd: number; readonly lines: CostLine[] };
-  readonly target_usd: number;
-  readonly lab_target_usd: number;
-}
 
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 const GB = 2 ** 30;

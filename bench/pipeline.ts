@@ -10,6 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { CONTRACT } from '../core/contract';
 import { generateFiles, type GenerateSummary } from '../tools/generate/generate';
 import { runGlueScript } from '../runner/local/local-glue';
+import { GLUE_PACKAGE_DIR, GLUE_SCRIPT, JOB_LAYOUT_ARGUMENTS } from '../lib/constructs/ingestion-job';
 
 export const ROOT = path.resolve(__dirname, '..');
 const INGEST_DATE = '2024-03-01';
@@ -150,7 +151,8 @@ export async function benchGlueJob(options: { rows: number; workDir: string }): 
   log(`(a) ${options.rows} rows: Glue job`);
   const { durationMs } = await runGlueScript({
     root: ROOT,
-    script: 'glue-scripts/txlake_job.py',
+    script: GLUE_SCRIPT,
+    packagePath: GLUE_PACKAGE_DIR,
     arguments: {
       '--run_id': runId,
       '--ingest_date': INGEST_DATE,
@@ -158,6 +160,7 @@ export async function benchGlueJob(options: { rows: number; workDir: string }): 
       '--silver_root': path.join(lake, 'silver'),
       '--quarantine_root': path.join(lake, 'quarantine'),
       '--staging_root': path.join(lake, 'staging'),
+      ...JOB_LAYOUT_ARGUMENTS,
       '--contract': JSON.stringify(CONTRACT),
     },
   });

@@ -1,7 +1,7 @@
 /** Renders BENCHMARKS.md from bench/results.json: machine, method, figures, targets and gaps. */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BenchResults } from './run';
+import type { BenchResults } from './results';
 
 /** Hand-written analysis (why a target is missed, what was optimised), appended as it is. */
 const ANALYSIS = path.join(__dirname, 'analysis.md');
@@ -58,8 +58,8 @@ export function renderBenchmarks(r: BenchResults): string {
   if (r.glue?.length) {
     out.push(`## (a) Glue job on local Spark vs one DuckDB statement${at.glue ? ` — ${at.glue}` : ''}`, '');
     out.push(
-      'Method: a generated file (`lib/generate.ts`, seed 7, 50,000 accounts, 0.1 % invalid and 0.1 %',
-      'duplicate rows) is processed by `glue-scripts/txlake_job.py` exactly as the local pipeline runs',
+      'Method: a generated file (`tools/generate/generate.ts`, seed 7, 50,000 accounts, 0.1 % invalid and 0.1 %',
+      'duplicate rows) is processed by `glue/txlake_job.py` exactly as the local pipeline runs',
       'it (a new Python + JVM process, PySpark 3.5.4 `local[*]`, the staged Parquet outputs written),',
       'then by `bench/contract_anchor.sql`: the same contract as one DuckDB statement on the same file',
       '(trim, row rules and codes, duplicates and id conflicts, outputs as Parquet by destination).',

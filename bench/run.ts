@@ -8,33 +8,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { benchBalanceHistory, type BalanceHistoryBench } from './balance-history';
-import { costModel, type CostModel } from './cost-model';
+import { benchBalanceHistory } from './balance-history';
+import { costModel } from './cost-model';
 import { renderBenchmarks } from './report';
-import { benchDailyRun, benchGlueJob, type DailyRunBench, type GlueJobBench, ROOT } from './pipeline';
-
-export interface BenchResults {
-  machine?: Machine;
-  glue?: GlueJobBench[];
-  balance_history?: BalanceHistoryBench;
-  daily_run?: DailyRunBench;
-  cost?: CostModel;
-  measured_at?: Record<string, string>;
-  /** 1-minute load average when each part started: other work on the machine skews the figures */
-  load_average?: Record<string, number>;
-}
-
-export interface Machine {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly memory_gib: number;
-  readonly os: string;
-  readonly node: string;
-  readonly python: string;
-  readonly java: string;
-  /** 1-minute load average when the run started: other work on the machine skews the figures */
-  readonly load_average_at_start: number;
-}
+import { benchDailyRun, benchGlueJob, type GlueJobBench, ROOT } from './pipeline';
+import type { BenchResults, Machine } from './results';
 
 const RESULTS = path.join(ROOT, 'bench', 'results.json');
 

@@ -30,7 +30,9 @@ export function addTxlakeStacks(app: App, envName?: string): TxlakeStacks {
     env,
     settings,
     contract,
-    storage,
+    storage: storage.storage,
+    catalog: storage.catalog,
+    workgroup: storage.workgroup,
     description: `txlake ${settings.envName}: state machine, Lambda steps, Glue job, schedule`,
   });
   pipeline.addStackDependency(storage);

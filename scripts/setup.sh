@@ -33,11 +33,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 stamp=.venv/.requirements.sha
-want=$(sha256sum glue-scripts/requirements.txt | cut -d' ' -f1)
+want=$(sha256sum glue/requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "txlake setup: creating the Python environment (.venv)" >&2
   "$PYTHON" -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r glue-scripts/requirements.txt >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check -r glue/requirements.txt >&2
   echo "$want" > "$stamp"
 fi
 

@@ -8,14 +8,15 @@ echo "== type-check" >&2
 npx --no-install tsc --noEmit -p tsconfig.json
 echo "== lint" >&2
 npx --no-install eslint --max-warnings 0 .
+npx --no-install depcruise bin core lib lambdas runner cli tools bench test --config .dependency-cruiser.js >&2
 npx --no-install prettier --check --log-level warn "bin/**/*.ts" "core/**/*.ts" "lib/**/*.ts" "lambdas/**/*.ts" "runner/**/*.ts" "cli/**/*.ts" "tools/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
-.venv/bin/ruff check glue-scripts
-.venv/bin/ruff format --check glue-scripts
+.venv/bin/ruff check glue
+.venv/bin/ruff format --check glue
 echo "== cdk synth (cdk-nag AwsSolutions)" >&2
 npx --no-install cdk synth --quiet >/dev/null
 echo "== cfn-lint" >&2
 .venv/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json >&2
 echo "== pytest (Glue job on local Spark)" >&2
-.venv/bin/python -m pytest glue-scripts/tests -q
+.venv/bin/python -m pytest glue/tests -q
 echo "== jest" >&2
 npx --no-install jest --maxWorkers=2

@@ -1,8 +1,7 @@
 import { applyJournal, type JournalCopy, type JournalDelete, rollbackJournal } from '../shared/journal';
-import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, monthOfKey } from '../../core/lake-layout';
+import { GOLD_BALANCES_PREFIX, GOLD_REFRESH_PREFIX, isUnloadDataFile, monthOfKey } from '../../core/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
-import { isUnloadDataFile } from '../publish/core';
 
 export interface PublishGoldResult {
   readonly from_month: string;

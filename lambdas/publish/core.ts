@@ -1,13 +1,19 @@
 import { applyJournal, type JournalCopy, type JournalDelete, rollbackOtherRuns, rollbackRun } from '../shared/journal';
+import { nextMonth } from '../../core/calendar';
 import {
   CONDEMNED_PREFIX,
   GOLD_REFRESH_PREFIX,
   QUARANTINE_PREFIX,
   SILVER_PREFIX,
+  isDataFile,
+  landingSummaryKey,
   monthOfKey,
   rejectedFilesPrefix,
   rejectionsKey,
-  runPrefix,
+  silverFilePrefix,
+  stagedOutputPrefix,
+  stagedRejectedKey,
+  stagedRejectionsKey,
 } from '../../core/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
@@ -27,35 +33,6 @@ export interface PublishResult {
   };
 }
 
-/** Data files a Spark job leaves (not its `_SUCCESS` markers or `.crc` side files). */
-export const isDataFile = (key: string): boolean => {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  return name.endsWith('.parquet') && !name.startsWith('.') && !name.startsWith('_');
-};
-
-/**
- * Data files of an Athena UNLOAD: Athena names them without an extension, so everything but
- * hidden/marker files and metadata side files counts.
- */
-export const isUnloadDataFile = (key: string): boolean => {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  return (
-    name.length > 0 &&
-    !name.startsWith('.') &&
-    !name.startsWith('_') &&
-    !/\.(crc|metadata|manifest)$|\$folder\$$/.test(name)
-  );
-};
-
-/** Silver files carry their ingest date in the name, so a rerun finds what the date published before. */
-export const silverFilePrefix = (ingestDate: string): string => `${ingestDate}_`;
-
-/** 'YYYY-MM' → the following month. */
-export function nextMonth(month: string): string {
-  const [y, m] = month.split('-').map(Number);
-  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
-}
-
 const fileName = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
 
 /**
@@ -72,15 +49,16 @@ export async function publish(
   // and so does one that finds a dead run's publish still pending.
   await rollbackRun(store, buckets.staging, runId);
   await rollbackOtherRuns(store, buckets.staging, runId);
-  const staged = `${runPrefix(runId)}`;
+  const stagedSilverPrefix = stagedOutputPrefix(runId, 'silver');
+  const stagedRejectedPrefix = stagedRejectedKey(runId, '');
   const copies: JournalCopy[] = [];
   const deletes: JournalDelete[] = [];
   const months = new Set<string>();
 
   // Silver: month partitions; this date's files are named `<date>_<run>_<n>.parquet`.
-  const stagedSilver = (await store.list(buckets.staging, `${staged}silver/`)).filter((e) => isDataFile(e.key));
+  const stagedSilver = (await store.list(buckets.staging, stagedSilverPrefix)).filter((e) => isDataFile(e.key));
   stagedSilver.forEach((entry, i) => {
-    const partition = entry.key.slice(`${staged}silver/`.length, entry.key.lastIndexOf('/') + 1);
+    const partition = entry.key.slice(stagedSilverPrefix.length, entry.key.lastIndexOf('/') + 1);
     const targetKey = `${SILVER_PREFIX}${partition}${ingestDate}_${runId}_${String(i).padStart(5, '0')}.parquet`;
     copies.push({ sourceBucket: buckets.staging, sourceKey: entry.key, targetBucket: buckets.silver, targetKey });
     const month = monthOfKey(targetKey);
@@ -103,9 +81,9 @@ export async function publish(
     ['condemned', buckets.condemned, CONDEMNED_PREFIX],
   ] as const) {
     const partition = `${prefix}ingest_date=${ingestDate}/`;
-    const stagedFiles = (await store.list(buckets.staging, `${staged}${layer}/ingest_date=${ingestDate}/`)).filter(
-      (e) => isDataFile(e.key),
-    );
+    const stagedFiles = (
+      await store.list(buckets.staging, `${stagedOutputPrefix(runId, layer)}ingest_date=${ingestDate}/`)
+    ).filter((e) => isDataFile(e.key));
     stagedFiles.forEach((entry, i) => {
       copies.push({
         sourceBucket: buckets.staging,
@@ -119,20 +97,20 @@ export async function publish(
   }
 
   // Rejected files, byte-identical, and the reasons they were rejected.
-  const rejectedStaged = await store.list(buckets.staging, `${staged}rejected/`);
+  const rejectedStaged = await store.list(buckets.staging, stagedRejectedPrefix);
   for (const entry of rejectedStaged) {
     copies.push({
       sourceBucket: buckets.staging,
       sourceKey: entry.key,
       targetBucket: buckets.quarantine,
-      targetKey: `${rejectedFilesPrefix(ingestDate)}${entry.key.slice(`${staged}rejected/`.length)}`,
+      targetKey: `${rejectedFilesPrefix(ingestDate)}${entry.key.slice(stagedRejectedPrefix.length)}`,
     });
   }
   for (const entry of await store.list(buckets.quarantine, rejectedFilesPrefix(ingestDate))) {
     deletes.push({ bucket: buckets.quarantine, key: entry.key });
   }
   const manifest = JSON.parse(
-    (await store.getText(buckets.staging, `${staged}landing.json`)) ?? '{"rejected": []}',
+    (await store.getText(buckets.staging, landingSummaryKey(runId))) ?? '{"rejected": []}',
   ) as {
     rejected: unknown[];
   };
@@ -140,7 +118,7 @@ export async function publish(
     deletes.push({ bucket: buckets.quarantine, key: entry.key });
   }
   if (manifest.rejected.length > 0) {
-    const reasonsKey = `${staged}rejections.json`;
+    const reasonsKey = stagedRejectionsKey(runId);
     await store.put(
       buckets.staging,
       reasonsKey,

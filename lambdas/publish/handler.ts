@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ISO_DATE } from '../../core/lake-layout';
+import { ISO_DATE } from '../../core/calendar';
 import { makeHandler } from '../shared/powertools';
 import { type HandlerRuntime, lakeBuckets } from '../shared/runtime';
 import { publish } from './core';

@@ -1,67 +1,7 @@
-import { z } from 'zod';
 import { PipelineError } from '../../core/errors';
+import { type JobCounts, type LandingSummary, type RunSummaryCounts, summarize } from '../../core/run-record';
 import type { ObjectStore } from '../shared/object-store';
-import { runPrefix } from '../../core/lake-layout';
-
-/** Counts the Glue job writes to `runs/<run_id>/counts/` in staging. */
-export const jobCountsSchema = z.object({
-  read: z.number().int().nonnegative(),
-  silver: z.number().int().nonnegative(),
-  quarantined: z.number().int().nonnegative(),
-  condemned: z.number().int().nonnegative(),
-  reasons: z.record(z.string(), z.number().int().nonnegative()),
-  read_by_file: z.record(z.string(), z.number().int().nonnegative()),
-  silver_months: z.array(z.string()),
-});
-export type JobCounts = z.infer<typeof jobCountsSchema>;
-
-/** What the landing check handed on (its own count of records, per accepted file). */
-export const landingSummarySchema = z.object({
-  files_total: z.number().int().nonnegative(),
-  accepted: z.number().int().nonnegative(),
-  rejected: z.number().int().nonnegative(),
-  records: z.number().int().nonnegative(),
-  reasons: z.record(z.string(), z.number().int().nonnegative()),
-});
-export type LandingSummary = z.infer<typeof landingSummarySchema>;
-
-export interface RunSummaryCounts {
-  readonly files: { readonly accepted: number; readonly rejected: number };
-  readonly rows: {
-    readonly read: number;
-    readonly silver: number;
-    readonly quarantined: number;
-    readonly condemned: number;
-  };
-  readonly reasons: Record<string, number>;
-}
-
-export async function readJobCounts(
-  store: ObjectStore,
-  stagingBucket: string,
-  runId: string,
-): Promise<JobCounts | undefined> {
-  const prefix = `${runPrefix(runId)}counts/`;
-  for (const entry of await store.list(stagingBucket, prefix)) {
-    const name = entry.key.slice(prefix.length);
-    if (name.startsWith('_') || name.startsWith('.') || entry.size === 0) continue;
-    const text = (await store.getText(stagingBucket, entry.key)) ?? '';
-    const line = text.split('\n').find((l) => l.trim().length > 0);
-    if (line) return jobCountsSchema.parse(JSON.parse(line));
-  }
-  return undefined;
-}
-
-/** Row reasons from the job plus rejected-file reasons from the landing check. */
-export function summarize(landing: LandingSummary, counts: JobCounts): RunSummaryCounts {
-  const reasons: Record<string, number> = { ...counts.reasons };
-  for (const [code, n] of Object.entries(landing.reasons)) reasons[code] = (reasons[code] ?? 0) + n;
-  return {
-    files: { accepted: landing.accepted, rejected: landing.rejected },
-    rows: { read: counts.read, silver: counts.silver, quarantined: counts.quarantined, condemned: counts.condemned },
-    reasons,
-  };
-}
+import { readJobCounts } from '../shared/staged-counts';
 
 /**
  * The audit of write–audit–publish: the job's counts must reconcile with the landing check's own

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { makeHandler } from '../shared/powertools';
 import { type HandlerRuntime, requireEnv } from '../shared/runtime';
-import { landingSummarySchema, qualityGate, readJobCounts } from './core';
+import { landingSummarySchema } from '../../core/run-record';
+import { readJobCounts } from '../shared/staged-counts';
+import { qualityGate } from './core';
 
 const event = z.object({ run_id: z.string().min(1), landing: landingSummarySchema.passthrough() });
 

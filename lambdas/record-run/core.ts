@@ -1,20 +1,20 @@
 import { z } from 'zod';
-import { type RunSummaryCounts, readJobCounts, summarize, landingSummarySchema } from '../quality-gate/core';
-import { applyJournal, commitRun, rollbackJournal, rollbackRun } from '../shared/journal';
 import { reportPrefix, runPrefix, runRecordKey } from '../../core/lake-layout';
+import {
+  failureCode,
+  landingSummarySchema,
+  RUN_STATUSES,
+  type RunRecord,
+  type RunSummaryCounts,
+  summarize,
+  ZERO_COUNTS,
+} from '../../core/run-record';
+import { applyJournal, commitRun, rollbackJournal, rollbackRun } from '../shared/journal';
 import type { ObjectStore } from '../shared/object-store';
-
-/** One date's result: SPEC §5's `runs[]` entry plus `error_detail` (kept in the record, not printed). */
-export interface RunRecord extends RunSummaryCounts {
-  readonly ingest_date: string;
-  readonly run_id: string;
-  readonly status: 'SUCCEEDED' | 'NO_DATA' | 'FAILED';
-  readonly error?: string;
-  readonly error_detail?: string;
-}
+import { readJobCounts } from '../shared/staged-counts';
 
 export const recordEventSchema = z.object({
-  status: z.enum(['SUCCEEDED', 'NO_DATA', 'FAILED']),
+  status: z.enum(RUN_STATUSES),
   execution_id: z.string().min(1),
   current: z
     .object({
@@ -28,27 +28,6 @@ export const recordEventSchema = z.object({
     .passthrough(),
 });
 export type RecordEvent = z.infer<typeof recordEventSchema>;
-
-/** Codes a failed date may carry: the spec's own, or a step failure named by its error. */
-export function failureCode(error: { Error: string; Cause?: string } | undefined): { code: string; detail: string } {
-  if (!error) return { code: 'PIPELINE_FAILED', detail: 'unknown failure' };
-  let detail = error.Cause ?? '';
-  try {
-    // Lambda failures arrive as a JSON cause with errorType/errorMessage.
-    const cause = JSON.parse(detail) as { errorType?: string; errorMessage?: string };
-    if (cause.errorMessage) detail = cause.errorMessage;
-  } catch {
-    // A plain-text cause is kept as it is.
-  }
-  const code = /^[A-Z][A-Z0-9_]*$/.test(error.Error) ? error.Error : `PIPELINE_FAILED`;
-  return { code, detail: code === error.Error ? detail : `${error.Error}: ${detail}` };
-}
-
-const zeroCounts: RunSummaryCounts = {
-  files: { accepted: 0, rejected: 0 },
-  rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 },
-  reasons: {},
-};
 
 /**
  * Records how a date ended (the run record the CLI and operators read), clears the run's staging
@@ -77,7 +56,7 @@ export async function recordRun(
       });
     }
   }
-  let counts: RunSummaryCounts = zeroCounts;
+  let counts: RunSummaryCounts = ZERO_COUNTS;
   const gate = z
     .object({ files: z.any(), rows: z.any(), reasons: z.record(z.string(), z.number()) })
     .safeParse(current.gate);
@@ -88,7 +67,7 @@ export async function recordRun(
     counts = jobCounts
       ? summarize(current.landing, jobCounts)
       : {
-          ...zeroCounts,
+          ...ZERO_COUNTS,
           files: { accepted: current.landing.accepted, rejected: current.landing.rejected },
           reasons: { ...current.landing.reasons },
         };

@@ -16,8 +16,13 @@ export interface AnalyticsWorkgroupProps {
   readonly bytesScannedCutoffPerQuery?: number;
 }
 
+/** An Athena workgroup queries can be started in. */
+export interface IAnalyticsWorkgroup {
+  readonly workgroupName: string;
+}
+
 /** The Athena (engine v3) workgroup every txlake query runs in, with its settings enforced. */
-export class AnalyticsWorkgroup extends Construct {
+export class AnalyticsWorkgroup extends Construct implements IAnalyticsWorkgroup {
   readonly workgroupName: string;
   readonly workgroup: athena.CfnWorkGroup;
 

@@ -18,11 +18,16 @@ export interface LakeCatalogProps {
   readonly firstYear?: number;
 }
 
+/** A Glue database holding the lake's tables. */
+export interface ILakeCatalog {
+  readonly databaseName: string;
+}
+
 /**
  * The Glue Data Catalog of the lake, generated from the contract. Partitions are projected, so new
  * data is visible to Athena at once, with no crawler and no `MSCK REPAIR`.
  */
-export class LakeCatalog extends Construct {
+export class LakeCatalog extends Construct implements ILakeCatalog {
   readonly databaseName: string;
   readonly tables: Readonly<Record<string, glue.CfnTable>>;
 

@@ -3,10 +3,19 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { LakeLayer } from '../../core/lake-layout';
 
-/** The data layers of the lake; each is a bucket (a folder of the lake in local mode). */
-export const LAKE_LAYERS = ['bronze', 'silver', 'gold', 'quarantine', 'condemned', 'staging'] as const;
-export type LakeLayer = (typeof LAKE_LAYERS)[number];
+/** Every bucket a step may be granted access to: the layers and the Athena results. */
+export type StorageArea = LakeLayer | 'athenaResults';
+
+/** Object access within one bucket of the lake. */
+export interface ObjectAccess {
+  /** Key prefix the access is limited to (e.g. `transactions/`). @default the whole bucket */
+  readonly prefix?: string;
+  readonly read?: boolean;
+  readonly write?: boolean;
+  readonly delete?: boolean;
+}
 
 /** Metadata key that tells local mode which lake folder a bucket stands for. */
 export const LAYER_METADATA_KEY = 'txlake:layer';
@@ -154,5 +163,46 @@ export class MedallionStorage extends Construct {
         noncurrentVersionExpiration: Duration.days(1),
       },
     ]);
+  }
+
+  /** The bucket of a layer, or the Athena results bucket. */
+  bucketOf(area: StorageArea): s3.IBucket {
+    return area === 'athenaResults' ? this.athenaResults : this.buckets[area];
+  }
+
+  /** Lets `grantee` list `area`'s bucket and read the objects under `prefix` (and decrypt them). */
+  grantRead(area: StorageArea, grantee: iam.IGrantable, prefix?: string): void {
+    this.grantObjects(area, grantee, { prefix, read: true });
+  }
+
+  /** Lets `grantee` read, write and delete the objects under `prefix` of `area`'s bucket. */
+  grantReadWrite(area: StorageArea, grantee: iam.IGrantable, prefix?: string): void {
+    this.grantObjects(area, grantee, { prefix, read: true, write: true, delete: true });
+  }
+
+  /**
+   * Grants exactly the S3 and KMS actions a step needs on one bucket of the lake, spelled out: no
+   * action wildcards (`s3:GetObject*`, `kms:GenerateDataKey*`) as the generic bucket grants add.
+   */
+  grantObjects(area: StorageArea, grantee: iam.IGrantable, access: ObjectAccess): void {
+    const bucket = this.bucketOf(area);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+      resourceArns: [bucket.bucketArn],
+    });
+    const actions = [
+      ...(access.read ? ['s3:GetObject'] : []),
+      ...(access.write ? ['s3:PutObject', 's3:AbortMultipartUpload'] : []),
+      ...(access.delete ? ['s3:DeleteObject'] : []),
+    ];
+    if (actions.length > 0) {
+      iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [bucket.arnForObjects(`${access.prefix ?? ''}*`)] });
+    }
+    const keyActions = [
+      ...(access.read || access.write ? ['kms:Decrypt'] : []),
+      ...(access.write ? ['kms:Encrypt', 'kms:GenerateDataKey'] : []),
+    ];
+    if (keyActions.length > 0) this.key.grant(grantee, ...keyActions);
   }
 }

@@ -1,14 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as glue from 'aws-cdk-lib/aws-glue';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { grantObjects } from './lake-grants';
+import type { IAnalyticsWorkgroup } from './analytics-workgroup';
+import { GlueJobRunTask } from './glue-job-run-task';
+import type { ILakeCatalog } from './lake-catalog';
 
 /** The pipeline's Lambda steps. */
 export interface PipelineFunctions {
@@ -24,19 +24,16 @@ export interface PipelineStateMachineProps {
   readonly envName: string;
   readonly functions: PipelineFunctions;
   readonly job: glue.IJob;
-  readonly workgroupName: string;
-  readonly databaseName: string;
+  /** The workgroup the Athena steps run in. */
+  readonly workgroup: IAnalyticsWorkgroup;
+  /** The catalog database holding the tables the SQL names. */
+  readonly catalog: ILakeCatalog;
   /** Text of sql/gold_monthly_balances.sql with deployment placeholders filled in. */
   readonly goldRefreshSql: string;
   /** Text of sql/balance_history.sql. */
   readonly balanceHistorySql: string;
   /** Execution parameters of the balance history for the reporting quarter. */
   readonly reportParameters: string[];
-  readonly stagingBucket: s3.IBucket;
-  readonly goldBucket: s3.IBucket;
-  readonly silverBucket: s3.IBucket;
-  readonly athenaResultsBucket: s3.IBucket;
-  readonly key: kms.IKey;
   readonly topic: sns.ITopic;
   /**
    * Attempts of a step on transient errors (exponential backoff).
@@ -57,27 +54,6 @@ export interface PipelineStateMachineProps {
    * @default 30
    */
   readonly logRetentionDays?: number;
-}
-
-/**
- * GlueStartJobRun turns `taskTimeout` into the job run's own Timeout and leaves the state without
- * `TimeoutSeconds`; this adds a state-level timeout too, so a run stuck before it even starts
- * (queued, capacity) fails the date instead of waiting indefinitely.
- */
-class GlueJobRunTask extends tasks.GlueStartJobRun {
-  constructor(
-    scope: Construct,
-    id: string,
-    props: tasks.GlueStartJobRunProps,
-    private readonly stateTimeout: Duration,
-  ) {
-    super(scope, id, props);
-  }
-
-  protected override _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): unknown {
-    const rendered = super._renderTask(topLevelQueryLanguage) as Record<string, unknown>;
-    return { ...rendered, TimeoutSeconds: this.stateTimeout.toSeconds() };
-  }
 }
 
 /** Errors of the AWS services themselves (throttling, outages): worth a retry. Data errors are not. */
@@ -173,19 +149,15 @@ export class PipelineStateMachine extends Construct {
 
     const glueTimeout = Duration.minutes(props.glueTimeoutMinutes ?? 60);
     const transformRows = retryTransient(
-      new GlueJobRunTask(
-        this,
-        'TransformRows',
-        {
-          glueJobName: props.job.jobName,
-          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-          arguments: sfn.TaskInput.fromObject({ '--run_id': runId, '--ingest_date': date }),
-          resultPath: sfn.JsonPath.DISCARD,
-          taskTimeout: sfn.Timeout.duration(glueTimeout),
-        },
+      new GlueJobRunTask(this, 'TransformRows', {
+        glueJobName: props.job.jobName,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        arguments: sfn.TaskInput.fromObject({ '--run_id': runId, '--ingest_date': date }),
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(glueTimeout),
         // The run's own timeout plus time to get capacity.
-        glueTimeout.plus(Duration.minutes(15)),
-      ),
+        stateTimeout: glueTimeout.plus(Duration.minutes(15)),
+      }),
       TRANSIENT_GLUE_ERRORS,
     );
 
@@ -201,8 +173,8 @@ export class PipelineStateMachine extends Construct {
       new tasks.AthenaStartQueryExecution(this, 'RefreshGold', {
         queryString: props.goldRefreshSql,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-        workGroup: props.workgroupName,
-        queryExecutionContext: { databaseName: props.databaseName },
+        workGroup: props.workgroup.workgroupName,
+        queryExecutionContext: { databaseName: props.catalog.databaseName },
         executionParameters: sfn.JsonPath.listAt('$.current.publish.gold_parameters'),
         resultPath: sfn.JsonPath.DISCARD,
         taskTimeout: sfn.Timeout.duration(Duration.minutes(30)),
@@ -219,8 +191,8 @@ export class PipelineStateMachine extends Construct {
       new tasks.AthenaStartQueryExecution(this, 'BalanceReport', {
         queryString: props.balanceHistorySql,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-        workGroup: props.workgroupName,
-        queryExecutionContext: { databaseName: props.databaseName },
+        workGroup: props.workgroup.workgroupName,
+        queryExecutionContext: { databaseName: props.catalog.databaseName },
         executionParameters: props.reportParameters,
         resultSelector: {
           output_location: sfn.JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation'),
@@ -307,11 +279,5 @@ export class PipelineStateMachine extends Construct {
       timeout: Duration.hours(24),
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
-    // The Athena steps read silver and gold and write the refresh output and query results.
-    const machine = this.stateMachine;
-    grantObjects(machine, props.silverBucket, props.key, { prefix: 'transactions/', read: true });
-    grantObjects(machine, props.goldBucket, props.key, { prefix: 'monthly_balances/', read: true });
-    grantObjects(machine, props.stagingBucket, props.key, { prefix: 'gold-refresh/', read: true, write: true });
-    grantObjects(machine, props.athenaResultsBucket, props.key, { read: true, write: true });
   }
 }

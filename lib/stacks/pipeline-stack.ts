@@ -5,19 +5,32 @@ import type { Construct } from 'constructs';
 import type { Contract } from '../../core/contract';
 import { DailySchedule } from '../constructs/daily-schedule';
 import { IngestionJob } from '../constructs/ingestion-job';
-import { grantObjects } from '../constructs/lake-grants';
+import type { IAnalyticsWorkgroup } from '../constructs/analytics-workgroup';
+import type { ILakeCatalog } from '../constructs/lake-catalog';
+import type { MedallionStorage } from '../constructs/medallion-storage';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
 import type { EnvironmentSettings } from '../settings';
+import {
+  BRONZE_PREFIX,
+  GOLD_BALANCES_PREFIX,
+  GOLD_REFRESH_PREFIX,
+  RUNS_PREFIX,
+  SILVER_PREFIX,
+} from '../../core/lake-layout';
 import { loadSql } from '../../core/sql-files';
-import type { StorageStack } from './storage-stack';
 import { balanceHistoryParameters } from '../../core/quarter';
 
 export interface PipelineStackProps extends StackProps {
   readonly settings: EnvironmentSettings;
   readonly contract: Contract;
-  readonly storage: StorageStack;
+  /** The lake's buckets and key; every grant goes through it. */
+  readonly storage: MedallionStorage;
+  /** The catalog database of the lake's tables. */
+  readonly catalog: ILakeCatalog;
+  /** The Athena workgroup of the environment. */
+  readonly workgroup: IAnalyticsWorkgroup;
 }
 
 /** The pipeline: Lambda steps, the Glue job, the state machine, its schedule and notifications. */
@@ -28,7 +41,8 @@ export class PipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
     const { settings } = props;
-    const { buckets, key, athenaResults } = props.storage.storage;
+    const { storage } = props;
+    const { buckets, key } = storage;
 
     this.topic = new sns.Topic(this, 'Notifications', {
       displayName: `txlake ${settings.envName} pipeline`,
@@ -67,37 +81,26 @@ export class PipelineStack extends Stack {
     const recordRun = step('RecordRun', 'record-run', 'txlake: record how a date ended');
 
     // Grants per step: each reads and writes only what it touches, with explicit actions.
-    const all = { read: true, write: true, delete: true };
-    const lakeLayers = [buckets.silver, buckets.gold, buckets.quarantine, buckets.condemned];
-    grantObjects(resolveRun.function, buckets.staging, key, all); // rolls back a dead run's journal
-    for (const b of lakeLayers) grantObjects(resolveRun.function, b, key, all);
-    grantObjects(validateLanding.function, buckets.bronze, key, { prefix: 'transactions/', read: true });
-    grantObjects(validateLanding.function, buckets.staging, key, {
-      prefix: 'runs/',
-      read: true,
-      write: true,
-      delete: true,
-    });
-    grantObjects(qualityGate.function, buckets.staging, key, { prefix: 'runs/', read: true });
-    grantObjects(publish.function, buckets.staging, key, all);
-    for (const b of [buckets.silver, buckets.quarantine, buckets.condemned])
-      grantObjects(publish.function, b, key, all);
-    grantObjects(publish.function, buckets.gold, key, all); // rolls back a dead run's gold journal
-    grantObjects(publishGold.function, buckets.staging, key, all);
-    grantObjects(publishGold.function, buckets.gold, key, all);
+    const lakeLayers = ['silver', 'gold', 'quarantine', 'condemned'] as const;
+    storage.grantReadWrite('staging', resolveRun.function); // rolls back a dead run's journal
+    for (const layer of lakeLayers) storage.grantReadWrite(layer, resolveRun.function);
+    storage.grantRead('bronze', validateLanding.function, BRONZE_PREFIX);
+    storage.grantReadWrite('staging', validateLanding.function, RUNS_PREFIX);
+    storage.grantRead('staging', qualityGate.function, RUNS_PREFIX);
+    storage.grantReadWrite('staging', publish.function);
+    for (const layer of ['silver', 'quarantine', 'condemned'] as const) storage.grantReadWrite(layer, publish.function);
+    storage.grantReadWrite('gold', publish.function); // rolls back a dead run's gold journal
+    storage.grantReadWrite('staging', publishGold.function);
+    storage.grantReadWrite('gold', publishGold.function);
     // Recording a date commits or rolls back what it published, and files the report.
-    grantObjects(recordRun.function, buckets.staging, key, all);
-    for (const b of lakeLayers) grantObjects(recordRun.function, b, key, all);
-    grantObjects(recordRun.function, athenaResults, key, { read: true });
+    storage.grantReadWrite('staging', recordRun.function);
+    for (const layer of lakeLayers) storage.grantReadWrite(layer, recordRun.function);
+    storage.grantRead('athenaResults', recordRun.function);
 
     const job = new IngestionJob(this, 'IngestionJob', {
       envName: settings.envName,
       contract: props.contract,
-      bronze: buckets.bronze,
-      silver: buckets.silver,
-      quarantine: buckets.quarantine,
-      staging: buckets.staging,
-      key,
+      storage,
     });
 
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
@@ -111,20 +114,22 @@ export class PipelineStack extends Stack {
         recordRun: recordRun.function,
       },
       job: job.job,
-      workgroupName: props.storage.workgroup.workgroupName,
-      databaseName: props.storage.catalog.databaseName,
+      workgroup: props.workgroup,
+      catalog: props.catalog,
       goldRefreshSql: loadSql('gold_monthly_balances', { STAGING_BUCKET: buckets.staging.bucketName }),
       balanceHistorySql: loadSql('balance_history'),
       reportParameters: balanceHistoryParameters(settings.reportQuarter),
-      stagingBucket: buckets.staging,
-      goldBucket: buckets.gold,
-      silverBucket: buckets.silver,
-      athenaResultsBucket: athenaResults,
-      key,
       topic: this.topic,
       logRetentionDays: settings.logRetentionDays,
       retryAttempts: settings.stepRetryAttempts,
     });
+
+    // The Athena steps read silver and gold and write the refresh output and query results.
+    const machine = this.pipeline.stateMachine;
+    storage.grantRead('silver', machine, SILVER_PREFIX);
+    storage.grantRead('gold', machine, GOLD_BALANCES_PREFIX);
+    storage.grantObjects('staging', machine, { prefix: GOLD_REFRESH_PREFIX, read: true, write: true });
+    storage.grantObjects('athenaResults', machine, { read: true, write: true });
 
     // The CLI's aws target finds the deployment through these outputs.
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });

@@ -21,11 +21,14 @@ export class GlueJobRunFailed extends Error {
 
 /**
  * Runs the Glue script as Glue would: `--name value` arguments (job defaults overlaid with the
- * run's own), on PySpark `local[*]`. Spark's chatter is kept and shown only if the job fails.
+ * run's own), on PySpark `local[*]`, with the job's package directory on PYTHONPATH where Glue has
+ * its `--extra-py-files`. Spark's chatter is kept and shown only if the job fails.
  */
 export async function runGlueScript(options: {
   root: string;
   script: string;
+  /** The directory of the job's Python package, relative to `root` (the job's `--extra-py-files`). */
+  packagePath?: string;
   arguments: Record<string, string>;
   onLine?: (line: string) => void;
 }): Promise<{ durationMs: number }> {
@@ -33,9 +36,21 @@ export async function runGlueScript(options: {
   const args = [path.join(options.root, options.script)];
   for (const [name, value] of Object.entries(options.arguments)) args.push(name, value);
   const python = localPython(options.root);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYSPARK_PYTHON: python,
+    PYSPARK_DRIVER_PYTHON: python,
+    PYTHONUNBUFFERED: '1',
+  };
+  if (options.packagePath) {
+    // Spark's Python workers inherit the environment, so they import the package too.
+    env.PYTHONPATH = [path.join(options.root, options.packagePath), process.env.PYTHONPATH]
+      .filter((p): p is string => Boolean(p))
+      .join(path.delimiter);
+  }
   const child = spawn(python, args, {
     cwd: options.root,
-    env: { ...process.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, PYTHONUNBUFFERED: '1' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];

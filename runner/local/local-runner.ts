@@ -3,13 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { FsObjectStore } from '../../lambdas/shared/object-store';
+import { FsObjectStore } from './fs-object-store';
 import { runRecordsPrefix } from '../../core/lake-layout';
-import type { RunRecord } from '../../lambdas/record-run/core';
-import { sanitizeId } from '../../lambdas/resolve-run/core';
+import { type RunRequest, sanitizeId } from '../../core/run-plan';
+import { byIngestDate, type RunRecord } from '../../core/run-record';
+import type { PipelineRunner, RunOutcome } from '../pipeline-runner';
 import { fromAthenaLiteral } from '../../core/quarter';
 import { LOCAL_HANDLERS } from './handlers';
 import { acquireLakeLock } from './lake-lock';
+import { localPath, parseS3Uri } from './lake-paths';
 import { LocalAthena } from './local-athena';
 import { runGlueScript } from './local-glue';
 import { type CfnTemplate, type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from './template-resolver';
@@ -20,12 +22,12 @@ type Json = unknown;
 export type TaskWrapper = (stateName: string, input: Json, invoke: () => Promise<Json>) => Promise<Json>;
 
 export interface LocalRunOptions {
-  /** Repository root (cdk.json, glue-scripts/, sql/). */
+  /** Repository root (cdk.json, glue/, sql/). */
   readonly root: string;
   /** The lake directory: `<lake>/<layer>/…` mirrors `s3://<layer-bucket>/…`. */
   readonly lake: string;
-  /** The execution input: `{date}` or `{from, to}`. */
-  readonly input: Record<string, string>;
+  /** The execution input: `{date}` or `{from, to}` (anything else is refused by ResolveRun). */
+  readonly input: Readonly<Record<string, string>>;
   /** Overrides the deployment's quality-gate ratio. */
   readonly maxQuarantineRatio?: number;
   /** cdk.json environment whose settings apply. @default the default environment */
@@ -39,21 +41,8 @@ export interface LocalRunOptions {
   readonly retryIntervalMs?: number;
 }
 
-export interface LocalRunResult {
+export interface LocalRunResult extends RunOutcome {
   readonly executionId: string;
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly records: RunRecord[];
-  /** Why the execution failed when no date recorded it (e.g. invalid input). */
-  readonly error?: { readonly code: string; readonly detail: string };
-}
-
-const s3Uri = /^s3:\/\/([^/]+)\/?(.*)$/;
-
-/** `s3://bucket/key` → `<lake>/bucket/key`: the lake mirrors the buckets. */
-export function localPath(lake: string, uri: string): string {
-  const match = s3Uri.exec(uri);
-  if (!match) return uri;
-  return path.join(lake, match[1], match[2]);
 }
 
 function athenaCsv(columns: string[], rows: (string | null)[][]): string {
@@ -106,7 +95,12 @@ function bindTask(
         for (const [k, v] of Object.entries({ ...job.defaultArguments, ...(Arguments ?? {}) })) {
           args[k] = localPath(options.lake, v);
         }
-        const { durationMs } = await runGlueScript({ root: options.root, script: job.script, arguments: args });
+        const { durationMs } = await runGlueScript({
+          root: options.root,
+          script: job.script,
+          packagePath: job.packagePath,
+          arguments: args,
+        });
         return { JobName, JobRunState: 'SUCCEEDED', ExecutionTime: Math.round(durationMs / 1000) };
       };
     case 'arn:aws:states:::athena:startQueryExecution.sync':
@@ -121,11 +115,8 @@ function bindTask(
           const id = randomUUID();
           const outputLocation = `${pipeline.athenaOutputLocation.replace(/\/?$/, '/')}${id}.csv`;
           if (result.columns.length > 0) {
-            await store.put(
-              s3Uri.exec(outputLocation)![1],
-              s3Uri.exec(outputLocation)![2],
-              athenaCsv(result.columns, result.rows),
-            );
+            const [bucket, key] = parseS3Uri(outputLocation)!;
+            await store.put(bucket, key, athenaCsv(result.columns, result.rows));
           }
           return {
             QueryExecution: {
@@ -154,6 +145,15 @@ function bindTask(
       };
     default:
       throw new Error(`state ${stateName}: local mode has no stand-in for ${resource}`);
+  }
+}
+
+/** The pipeline on a local lake (`--target local`): the synthesized definitions on local stand-ins. */
+export class LocalPipelineRunner implements PipelineRunner {
+  constructor(private readonly options: Omit<LocalRunOptions, 'input' | 'progress'>) {}
+
+  run(request: RunRequest, progress: (line: string) => void): Promise<RunOutcome> {
+    return runLocal({ ...this.options, input: request, progress });
   }
 }
 
@@ -214,7 +214,7 @@ async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions): Pr
     const text = await store.getText('staging', entry.key);
     if (text) records.push(JSON.parse(text) as RunRecord);
   }
-  records.sort((a, b) => (a.ingest_date < b.ingest_date ? -1 : 1));
+  records.sort(byIngestDate);
   return {
     executionId,
     status,

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { HANDLER_METADATA_KEY } from '../../lib/constructs/pipeline-function';
-import { SCRIPT_METADATA_KEY } from '../../lib/constructs/ingestion-job';
+import { PACKAGE_METADATA_KEY, SCRIPT_METADATA_KEY } from '../../lib/constructs/ingestion-job';
 import { LAYER_METADATA_KEY } from '../../lib/constructs/medallion-storage';
 import { addTxlakeStacks } from '../../lib/txlake-app';
 
@@ -28,8 +28,11 @@ export interface ResolvedPipeline {
   readonly definition: Record<string, unknown>;
   /** Lambda steps by function ARN: the handler module and its environment. */
   readonly functions: Record<string, { readonly handlerName: string; readonly environment: Record<string, string> }>;
-  /** Glue jobs by name: the script and its default arguments. */
-  readonly jobs: Record<string, { readonly script: string; readonly defaultArguments: Record<string, string> }>;
+  /** Glue jobs by name: the script, its package directory (`--extra-py-files`) and default arguments. */
+  readonly jobs: Record<
+    string,
+    { readonly script: string; readonly packagePath?: string; readonly defaultArguments: Record<string, string> }
+  >;
   /** Glue tables by name (for the local Athena). */
   readonly tables: ResolvedTable[];
   /** Where the Athena workgroup writes query results (`s3://…/`). */
@@ -229,8 +232,10 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
     const script = r.Metadata?.[SCRIPT_METADATA_KEY];
     if (typeof script !== 'string') continue;
     const name = String(resolver.resolve({ Ref: id }));
+    const packagePath = r.Metadata?.[PACKAGE_METADATA_KEY];
     jobs[name] = {
       script,
+      ...(typeof packagePath === 'string' ? { packagePath } : {}),
       defaultArguments: resolver.resolve(r.Properties?.DefaultArguments ?? {}) as Record<string, string>,
     };
   }

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { expectUsageError, ROOT, tempLake, txlake } from '../helpers/cli';
+import { expectUsageError, ROOT, txlake } from '../helpers/cli';
+import { tempLake } from '../helpers/lake';
 
 const run = promisify(execFile);
 

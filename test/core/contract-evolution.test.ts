@@ -1,6 +1,5 @@
 /** Schema-evolution protocol: which contract versions may follow which, and how a new column reaches the catalog. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -11,6 +10,7 @@ import { type Contract, CONTRACT, parseContract } from '../../core/contract';
 import { checkContractHistory, checkEvolution, loadContractVersions } from '../../core/contract-evolution';
 import { LakeCatalog } from '../../lib/constructs/lake-catalog';
 import { LocalAthena } from '../../runner/local/local-athena';
+import { tempDirs } from '../helpers/lake';
 
 const root = path.join(__dirname, '..', '..');
 const V2_FIXTURE = path.join(__dirname, '..', 'fixtures', 'contract', 'transactions.v2.json');
@@ -29,16 +29,12 @@ function variant(edit: (c: Contract) => void): Contract {
 const silver = (c: Contract) => c.tables.silver_transactions;
 const quarantine = (c: Contract) => c.tables.quarantine_transactions;
 
-const tempDirs: string[] = [];
+const newDir = tempDirs('txlake-contracts-');
 function historyDir(files: Record<string, unknown>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'txlake-contracts-'));
-  tempDirs.push(dir);
+  const dir = newDir();
   for (const [name, doc] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), JSON.stringify(doc));
   return dir;
 }
-afterAll(() => {
-  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 describe('contract history', () => {
   test('the shipped contract directory is a valid history (v1 alone)', () => {

@@ -1,43 +1,19 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { ROOT, tempLake, txlake } from '../helpers/cli';
-import { csvFile, duck, publishedState } from '../helpers/lake';
-
-const HEADER = ['TransactionID', 'CustomerID', 'TransactionAmount', 'Currency', 'TransactionTimestamp'];
+import { REQUIRED_COLUMNS } from '../../core/contract';
+import { type RunSummary, startCli, txlake } from '../helpers/cli';
+import { csvFile, landFiles, tempLake } from '../helpers/lake';
+import { duck, publishedFiles } from '../helpers/lake-state';
 
 test('a second run on a lake that is being processed is refused clearly and changes nothing', async () => {
   const lake = tempLake();
-  for (const date of ['2024-01-16', '2024-01-17']) {
-    const dir = path.join(lake, 'bronze', 'transactions', `ingest_date=${date}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      path.join(dir, 'f.csv'),
-      csvFile(HEADER, [[`C-${date}`, 'ACC1', '1.00', 'EUR', `${date}T10:00:00Z`]]),
-    );
-  }
-  const first = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'txlake.js'), 'run', '--date', '2024-01-16', '--lake', lake, '--json'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let firstOut = '';
-  first.stdout.on('data', (d: Buffer) => (firstOut += d.toString()));
-  const started = new Promise<void>((resolve) => {
-    let err = '';
-    first.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (/ValidateLanding\s+ok/.test(err)) resolve();
+  for (const date of ['2024-01-16', '2024-01-17'])
+    landFiles(lake, date, {
+      'f.csv': csvFile(REQUIRED_COLUMNS, [[`C-${date}`, 'ACC1', '1.00', 'EUR', `${date}T10:00:00Z`]]),
     });
-  });
-  const finished = new Promise<number | null>((resolve) => first.on('close', resolve));
-  await started;
+  const first = startCli(['run', '--date', '2024-01-16', '--lake', lake, '--json']);
+  await new Promise<void>((resolve) => first.onStderr(/ValidateLanding\s+ok/, resolve));
 
   // The same date and another date: both refused while the first run holds the lake.
-  const before = publishedState(lake);
+  const before = publishedFiles(lake);
   for (const args of [
     ['run', '--date', '2024-01-16'],
     ['backfill', '--from', '2024-01-16', '--to', '2024-01-17'],
@@ -49,10 +25,10 @@ test('a second run on a lake that is being processed is refused clearly and chan
       `txlake: the lake is in use by another txlake run (pid ${first.pid}); wait for it to finish\n`,
     );
   }
-  expect(publishedState(lake)).toEqual(before);
+  expect(publishedFiles(lake)).toEqual(before);
 
-  expect(await finished).toBe(0);
-  expect(JSON.parse(firstOut).runs.map((r: { status: string }) => r.status)).toEqual(['SUCCEEDED']);
+  expect(await first.closed).toBe(0);
+  expect((JSON.parse(first.stdout()) as RunSummary).runs.map((r) => r.status)).toEqual(['SUCCEEDED']);
   const silver = await duck(`SELECT transaction_id FROM read_parquet('${lake}/silver/transactions/**/*.parquet')`);
   expect(silver).toEqual([{ transaction_id: 'C-2024-01-16' }]);
 

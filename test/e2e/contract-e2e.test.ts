@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import rowVectors from '../../contract/row-vectors.json';
 import { CONTRACT, REQUIRED_COLUMNS } from '../../core/contract';
-import { ROOT, tempLake, txlake } from '../helpers/cli';
-import { csvFile, duck, publishedState } from '../helpers/lake';
+import { type RunSummary, startCli, txlake } from '../helpers/cli';
+import { csvFile, landFiles, tempLake } from '../helpers/lake';
+import { duck, publishedFiles } from '../helpers/lake-state';
 
 interface Vector {
   name: string;
@@ -16,16 +16,6 @@ interface Vector {
 const vectors = rowVectors as Vector[];
 const STD = REQUIRED_COLUMNS;
 const ts = '2024-01-10T10:00:00Z';
-interface Summary {
-  runs: {
-    ingest_date: string;
-    status: string;
-    error?: string;
-    files: Record<string, number>;
-    rows: Record<string, number>;
-    reasons: Record<string, number>;
-  }[];
-}
 
 /** Writes files into a folder and lands each through the real CLI. */
 async function land(lake: string, date: string, files: Record<string, string | Buffer>): Promise<void> {
@@ -40,7 +30,7 @@ async function land(lake: string, date: string, files: Record<string, string | B
 
 describe('data contract v1 through the real CLI: every code, attempts, gate, reruns', () => {
   const lake = tempLake();
-  const outputs: Record<string, Summary> = {};
+  const outputs: Record<string, RunSummary> = {};
   let beforeGate: Record<string, string> = {};
   let afterGate: Record<string, string> = {};
   let firstSilver: unknown[] = [];
@@ -126,11 +116,11 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
         ['G-2', 'ACCG', 'x', 'EUR', ts],
       ]),
     });
-    beforeGate = publishedState(lake);
+    beforeGate = publishedFiles(lake);
     const gate = await txlake(['run', '--date', '2024-01-13', '--lake', lake, '--json']);
     expect(gate.code).toBe(1);
     outputs.day4 = JSON.parse(gate.stdout);
-    afterGate = publishedState(lake);
+    afterGate = publishedFiles(lake);
 
     // Rerun of day 1: the same published rows as the first run.
     outputs.rerun = JSON.parse(
@@ -306,33 +296,17 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
 
 test('RECONCILIATION_FAILED through the CLI: a landed file changes between the landing check and the job', async () => {
   const lake = tempLake();
-  const file = path.join(lake, 'bronze', 'transactions', 'ingest_date=2024-01-20', 'f.csv');
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, csvFile(STD, [['R-1', 'C', '1.00', 'EUR', ts]]));
-  const before = publishedState(lake);
+  const { 'f.csv': file } = landFiles(lake, '2024-01-20', { 'f.csv': csvFile(STD, [['R-1', 'C', '1.00', 'EUR', ts]]) });
+  const before = publishedFiles(lake);
   // The real command; the moment the landing check has counted the file, a sender overwrites it.
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'txlake.js'), 'run', '--date', '2024-01-20', '--lake', lake, '--json'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => {
-    const wasChecked = /ValidateLanding\s+ok/.test(stderr);
-    stderr += d.toString();
-    if (!wasChecked && /ValidateLanding\s+ok/.test(stderr)) appendFileSync(file, `R-2,C,2.00,EUR,${ts}\n`);
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const cli = startCli(['run', '--date', '2024-01-20', '--lake', lake, '--json']);
+  cli.onStderr(/ValidateLanding\s+ok/, () => appendFileSync(file, `R-2,C,2.00,EUR,${ts}\n`));
+  const code = await cli.closed;
   expect(code).toBe(1);
-  const { runs } = JSON.parse(stdout) as Summary;
+  const { runs } = JSON.parse(cli.stdout()) as RunSummary;
   expect(runs.map((r) => [r.status, r.error])).toEqual([['FAILED', 'RECONCILIATION_FAILED']]);
-  expect(stderr).toMatch(
+  expect(cli.stderr()).toMatch(
     /2024-01-20 failed: RECONCILIATION_FAILED: the job read 2 records but the landing check counted 1/,
   );
-  expect(publishedState(lake)).toEqual(before);
+  expect(publishedFiles(lake)).toEqual(before);
 });

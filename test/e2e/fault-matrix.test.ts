@@ -1,11 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { REQUIRED_COLUMNS } from '../../core/contract';
 import { type LocalRunResult, runLocal } from '../../runner/local/local-runner';
 import { type CfnTemplate, synthesizeTemplates } from '../../runner/local/template-resolver';
-import { ROOT, tempLake } from '../helpers/cli';
+import { ROOT } from '../helpers/cli';
 import { contentState, FaultPlan, GlueReplay, notifications, type TaskFault } from '../helpers/faults';
-import { csvFile, publishedState } from '../helpers/lake';
+import { csvFile, landFiles, tempLake } from '../helpers/lake';
+import { publishedFiles } from '../helpers/lake-state';
 
 /*
  * Fault injection per Task in local mode (the synthesized state machine, the real handlers, the
@@ -26,12 +25,6 @@ const D2 = '2024-02-12'; // the faulted date: changes silver of January and Febr
 const D3 = '2024-02-13'; // landed after D2: a backfill that fails at D2 never gets here
 const D_GATE = '2024-02-14'; // a third of its rows invalid: fails the default quality gate (0.1)
 
-function land(lake: string, date: string, files: Record<string, string>): void {
-  const dir = path.join(lake, 'bronze', 'transactions', `ingest_date=${date}`);
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
-}
-
 const rows = (prefix: string, account: string, n: number, month: string): string[][] =>
   Array.from({ length: n }, (_, i) => [
     `${prefix}-${i + 1}`,
@@ -43,7 +36,7 @@ const rows = (prefix: string, account: string, n: number, month: string): string
 
 /** Day 1: 20 valid rows, one exact duplicate (condemned), one bad currency (quarantine), one rejected file. */
 function landD1(lake: string): void {
-  land(lake, D1, {
+  landFiles(lake, D1, {
     'd1.csv': csvFile(STD, [
       ...rows('A', 'ACC-A', 10, '2024-01'),
       ...rows('B', 'ACC-B', 10, '2024-01'),
@@ -56,7 +49,7 @@ function landD1(lake: string): void {
 
 /** Day 2: January rows for an existing account, February rows, a silver duplicate, a bad amount, an empty file. */
 function landLater(lake: string): void {
-  land(lake, D2, {
+  landFiles(lake, D2, {
     'd2.csv': csvFile(STD, [
       ...rows('C', 'ACC-A', 5, '2024-01'),
       ...rows('E', 'ACC-E', 10, '2024-02'),
@@ -65,8 +58,8 @@ function landLater(lake: string): void {
     ]),
     'empty.csv': '',
   });
-  land(lake, D3, { 'd3.csv': csvFile(STD, rows('F', 'ACC-F', 3, '2024-02')) });
-  land(lake, D_GATE, {
+  landFiles(lake, D3, { 'd3.csv': csvFile(STD, rows('F', 'ACC-F', 3, '2024-02')) });
+  landFiles(lake, D_GATE, {
     'gate.csv': csvFile(STD, [
       ...rows('G', 'ACC-G', 2, '2024-02'),
       ['G-9', 'ACC-G', 'x', 'EUR', '2024-02-01T08:00:00Z'],
@@ -109,7 +102,7 @@ beforeAll(async () => {
   clean = await execute(lake, { date: D1 }, cleanPlan);
   cleanContent = await contentState(lake, [clean.records[0].run_id]);
   landLater(lake);
-  published = publishedState(lake);
+  published = publishedFiles(lake);
 });
 
 afterAll(() => {
@@ -214,7 +207,7 @@ describe.each([
           error: c.error,
           times: c.times,
           onFault: () => {
-            whenFaulted = publishedState(lake);
+            whenFaulted = publishedFiles(lake);
           },
         },
       },
@@ -251,7 +244,7 @@ describe.each([
       expect(whenFaulted).toBeDefined();
       expect(whenFaulted).not.toEqual(published);
     }
-    expect(publishedState(lake)).toEqual(published);
+    expect(publishedFiles(lake)).toEqual(published);
   });
 });
 
@@ -273,7 +266,7 @@ describe('a data error (quality gate) is never retried', () => {
     expect(plan.calls('QualityGate')).toBe(1);
     expect(plan.calls('Publish')).toBe(0);
     expect(plan.calls('RecordFailed')).toBe(1);
-    expect(publishedState(lake)).toEqual(published);
+    expect(publishedFiles(lake)).toEqual(published);
     const added = notifications(lake).slice(notifiedBefore);
     expect(added.map((n) => n.Subject)).toEqual([expect.stringContaining(`FAILED ${D_GATE} QUALITY_GATE_FAILED`)]);
   });

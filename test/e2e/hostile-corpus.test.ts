@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { tempLake, txlake } from '../helpers/cli';
+import { type RunSummary, txlake } from '../helpers/cli';
 import {
   CORPUS_FILES_DIR,
   type Destination,
@@ -14,7 +13,8 @@ import {
   type RecordExpectation,
   writeGeneratedCorpus,
 } from '../helpers/corpus';
-import { duck } from '../helpers/lake';
+import { tempDir, tempLake } from '../helpers/lake';
+import { duck } from '../helpers/lake-state';
 
 /**
  * The hostile input corpus (test/corpus, issue "Hostile input corpus"): every file, committed
@@ -29,17 +29,6 @@ const names = Object.keys(expected);
 const rejectedNames = names.filter((n) => expected[n].rejected !== undefined);
 const acceptedNames = names.filter((n) => expected[n].rejected === undefined);
 const DESTINATIONS: Destination[] = ['silver', 'quarantined', 'condemned'];
-
-interface RunSummary {
-  runs: {
-    ingest_date: string;
-    status: string;
-    error?: string;
-    files: Record<string, number>;
-    rows: Record<string, number>;
-    reasons: Record<string, number>;
-  }[];
-}
 
 interface RecordRow {
   source_file: string;
@@ -59,7 +48,7 @@ const shown = (column: string): string =>
 
 describe('hostile input corpus: every file gets exactly its SPEC §3 outcome in one run', () => {
   const lake = tempLake();
-  const generatedDir = mkdtempSync(path.join(os.tmpdir(), 'txlake-corpus-'));
+  const generatedDir = tempDir('txlake-corpus-');
   const sources: Record<string, string> = {};
   let result: { code: number; stdout: string; stderr: string };
   let run: RunSummary['runs'][number];

@@ -1,7 +1,7 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { REQUIRED_COLUMNS } from '../../core/contract';
-import { tempLake } from '../helpers/cli';
+import type { RunSummary } from '../helpers/cli';
 import {
   type CliProcess,
   classify,
@@ -16,7 +16,8 @@ import {
   waitGroupGone,
   within,
 } from '../helpers/kill';
-import { csvFile, publishedState } from '../helpers/lake';
+import { csvFile, landFiles, tempLake } from '../helpers/lake';
+import { diskFiles } from '../helpers/lake-state';
 
 /**
  * Crash consistency of the local run: the real CLI binary (state machine, Lambda cores, PySpark
@@ -91,16 +92,9 @@ function day2Files(): Record<string, string> {
   };
 }
 
-/** Lands files as `txlake land` does: byte-identical under the date's bronze prefix (SPEC §3). */
-function land(lake: string, date: string, files: Record<string, string>): void {
-  const dir = path.join(lake, 'bronze', 'transactions', `ingest_date=${date}`);
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
-}
-
-interface RunSummary {
-  runs: { ingest_date: string; status: string; files: Record<string, number>; rows: Record<string, number> }[];
-}
+/** The landed files of a lake, by the hash of their bytes. */
+const bronzeFiles = (lake: string): Record<string, string> =>
+  diskFiles(lake, { content: 'sha256', folders: ['bronze'] });
 
 interface CleanRun {
   readonly code: number | null;
@@ -200,7 +194,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       groupGone,
       state: await layerState(lake),
       report: reportState(lake),
-      bronze: publishedState(lake, ['bronze']),
+      bronze: bronzeFiles(lake),
     };
     timings.push(`kill ${point}: ${((Date.now() - cli.startedAt) / 1000).toFixed(1)}s, last line: ${lastLine.trim()}`);
     return result;
@@ -209,17 +203,17 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
   beforeAll(async () => {
     const t0 = Date.now();
     // The previous state: D1 processed cleanly (silver, quarantine incl. a rejected file, condemned, gold).
-    land(lake, D1, day1Files());
+    landFiles(lake, D1, day1Files());
     const d1 = await runClean(lake, D1);
     expect(d1.code).toBe(0);
     expect(d1.summary?.runs.map((r) => r.status)).toEqual(['SUCCEEDED']);
     d1Summary = d1.summary!.runs[0];
     d1GroupGone = d1.groupGone;
     timings.push(`D1 clean run: ${d1.seconds.toFixed(1)}s`);
-    land(lake, D2, day2Files());
+    landFiles(lake, D2, day2Files());
     before = await layerState(lake);
     reportBefore = reportState(lake);
-    bronze = publishedState(lake, ['bronze']);
+    bronze = bronzeFiles(lake);
 
     // The after state: D2 run cleanly on a copy of the lake, alongside the kills on the real lake.
     cpSync(lake, afterLake, { recursive: true });
@@ -261,7 +255,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     timings.push(`final run: ${finalRun.seconds.toFixed(1)}s`);
     finalState = await layerState(lake);
     finalReport = reportState(lake);
-    finalBronze = publishedState(lake, ['bronze']);
+    finalBronze = bronzeFiles(lake);
     timings.push(`total: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     console.log(
       [
@@ -377,6 +371,6 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
 
   test('bronze is never modified', () => {
     expect(finalBronze).toEqual(bronze);
-    expect(publishedState(afterLake, ['bronze'])).toEqual(bronze);
+    expect(bronzeFiles(afterLake)).toEqual(bronze);
   });
 });

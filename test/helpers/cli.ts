@@ -1,7 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { main } from '../../cli/program';
+
+// Lakes come from ./lake; re-exported for the tests that import it from here (test/tools/generate.test.ts).
+export { tempLake } from './lake';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -29,7 +31,68 @@ export async function txlake(args: string[], cwd: string = ROOT): Promise<CliRes
   return { code, stdout, stderr };
 }
 
-export const tempLake = (): string => mkdtempSync(path.join(os.tmpdir(), 'txlake-lake-'));
+/** The `--json` output of `txlake run` and `txlake backfill` (SPEC §5): one record per date. */
+export interface RunSummary {
+  runs: {
+    ingest_date: string;
+    status: string;
+    error?: string;
+    files: Record<string, number>;
+    rows: Record<string, number>;
+    reasons: Record<string, number>;
+  }[];
+}
+
+/** The real CLI binary running in a child process (see {@link startCli}). */
+export interface StartedCli {
+  readonly pid: number | undefined;
+  /** What it wrote to stdout / stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code once the process has exited and its output streams are closed. */
+  readonly closed: Promise<number | null>;
+  /**
+   * Calls `action` once, synchronously, as soon as the stderr written so far matches `pattern`
+   * (e.g. a progress line: the run is at that step while the callback runs).
+   */
+  onStderr(pattern: RegExp, action: () => void): void;
+}
+
+/**
+ * Starts `node bin/txlake.js …` in a child process of its own (not in-process like {@link txlake}),
+ * so a test can act while the run is going on. (For SIGKILLing a run's whole process group, see
+ * spawnCli in ./kill.)
+ */
+export function startCli(args: string[]): StartedCli {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'txlake.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: { pattern: RegExp; action: () => void; done: boolean }[] = [];
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const w of watchers) {
+      if (!w.done && w.pattern.test(stderr)) {
+        w.done = true;
+        w.action();
+      }
+    }
+  });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    pid: child.pid,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    closed,
+    onStderr(pattern, action) {
+      if (pattern.test(stderr)) action();
+      else watchers.push({ pattern, action, done: false });
+    },
+  };
+}
 
 /** SPEC §5's usage error: exit 2, nothing on stdout, one `txlake: …` line on stderr matching `message`. */
 export function expectUsageError(result: CliResult, message: RegExp): void {

@@ -1,8 +1,8 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import * as os from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TaskWrapper } from '../../runner/local/local-runner';
-import { duck } from './lake';
+import { tempDir } from './lake';
+import { duck, filesUnder, PUBLISHED_LAYERS } from './lake-state';
 
 /** An error as the state machine sees it: its `name` is the state's `Error`. */
 export function taskError(name: string, message = `injected ${name}`): Error {
@@ -81,21 +81,17 @@ export function notifications(lake: string): { Subject?: string; Message?: unkno
 export async function contentState(
   lake: string,
   runIds: readonly string[],
-  layers = ['silver', 'quarantine', 'condemned', 'gold'],
+  layers: readonly string[] = PUBLISHED_LAYERS,
 ): Promise<Record<string, unknown>> {
   const neutral = (text: string): string => runIds.reduce((t, id) => t.split(id).join('<run>'), text);
   const state: Record<string, unknown> = {};
   const parquetDirs = new Set<string>();
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else if (name.endsWith('.parquet')) parquetDirs.add(dir);
-      else state[neutral(path.relative(lake, full))] = neutral(readFileSync(full, 'utf8'));
+  for (const layer of layers) {
+    for (const file of filesUnder(path.join(lake, layer))) {
+      if (file.endsWith('.parquet')) parquetDirs.add(path.dirname(file));
+      else state[neutral(path.relative(lake, file))] = neutral(readFileSync(file, 'utf8'));
     }
-  };
-  for (const layer of layers) walk(path.join(lake, layer));
+  }
   for (const dir of [...parquetDirs].sort()) {
     const rows = await duck(
       `SELECT * FROM read_parquet('${path.join(dir, '*.parquet')}', hive_partitioning = false) ORDER BY ALL`,
@@ -148,7 +144,7 @@ export class GlueReplay {
       const output = await invoke();
       this.sparkRuns += 1;
       if (!cached) {
-        const keep = mkdtempSync(path.join(os.tmpdir(), 'txlake-glue-'));
+        const keep = tempDir('txlake-glue-');
         const staged = stagedRun(lake, runId);
         for (const dir of JOB_OUTPUTS) cpSync(path.join(staged, dir), path.join(keep, dir), { recursive: true });
         this.cache.set(key, keep);

@@ -1,10 +1,9 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ROOT } from './cli';
-import { duck } from './lake';
+import { diskFiles, duck, filesUnder, sha256 } from './lake-state';
 
 /** A run of the real CLI binary in a process group of its own (it leads the group). */
 export interface CliProcess {
@@ -115,22 +114,6 @@ export function within<T>(promise: Promise<T>, ms: number, message: string): Pro
   ]);
 }
 
-const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    if (!existsSync(d)) return;
-    for (const name of readdirSync(d)) {
-      const full = path.join(d, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.push(full);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
 /**
  * A table's logical content: its Parquet rows (hive partition columns as text, `run_id` left out,
  * sorted), plus the names of any other files under it (a half-copied temp file, a stray marker):
@@ -149,15 +132,13 @@ async function tableContent(dir: string, excludeRunId: boolean): Promise<{ diges
     rows = { n: String(result.n), digest: String(result.digest) };
   }
   return {
-    digest: sha(JSON.stringify({ rows, stray })),
+    digest: sha256(JSON.stringify({ rows, stray })),
     summary: `${rows.n} rows${stray.length > 0 ? `, stray files: ${stray.join(' ')}` : ''}`,
   };
 }
 
 /** Files by their bytes, keyed by path (rejected files keep their landed names). */
-function bytesContent(dir: string): Record<string, string> {
-  return Object.fromEntries(filesUnder(dir).map((f) => [path.relative(dir, f), sha(readFileSync(f))]));
-}
+const bytesContent = (dir: string): Record<string, string> => diskFiles(dir, { content: 'sha256' });
 
 /** Rejection reasons, without the run id they name. */
 function rejectionsContent(dir: string): Record<string, unknown> {
@@ -168,7 +149,7 @@ function rejectionsContent(dir: string): Record<string, unknown> {
       const { run_id: _runId, ...rest } = JSON.parse(text) as Record<string, unknown>;
       out[path.relative(dir, f)] = rest;
     } catch {
-      out[path.relative(dir, f)] = { unparsable: sha(text) };
+      out[path.relative(dir, f)] = { unparsable: sha256(text) };
     }
   }
   return out;
@@ -192,7 +173,7 @@ export async function layerState(lake: string): Promise<LayerState> {
   return {
     silver,
     quarantine: {
-      digest: sha(JSON.stringify({ rows: quarantineRows.digest, rejectedFiles, rejections, otherQuarantine })),
+      digest: sha256(JSON.stringify({ rows: quarantineRows.digest, rejectedFiles, rejections, otherQuarantine })),
       summary: `${quarantineRows.summary}; rejected files: ${Object.keys(rejectedFiles).join(' ')}; reasons: ${Object.keys(rejections).join(' ')}${otherQuarantine.length > 0 ? `; other: ${otherQuarantine.join(' ')}` : ''}`,
     },
     condemned,

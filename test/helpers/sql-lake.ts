@@ -1,10 +1,12 @@
-/** Test helpers for the SQL in `sql/`: silver Parquet fixtures written by DuckDB, Glue tables from the contract. */
+/**
+ * Test helpers for the SQL in `sql/`: silver Parquet fixtures written by DuckDB, Glue tables from the
+ * contract, and the gold refresh and balance history run on LocalAthena. (Scratch roots: tempDirs in ./lake.)
+ */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import contract from '../../contract/transactions.v1.json';
-import { LocalAthena, LocalTable } from '../../runner/local/local-athena';
+import { LocalAthena, LocalTable, quarterParameters } from '../../runner/local/local-athena';
 
 export const STAGING_BUCKET = 'txlake-test-staging';
 
@@ -20,12 +22,27 @@ export interface SilverTx {
 
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
-export function tempDir(prefix = 'txlake-sql-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+/** The lineage columns of the rows one {@link writeSilver} call writes (one ingest batch). */
+export interface SilverBatch {
+  readonly ingestDate: string;
+  readonly sourceFile: string;
+  readonly runId: string;
+  /**
+   * DuckDB's FILENAME_PATTERN for the Parquet files (e.g. `ingest1_{i}`), so that batches appended to
+   * one table get files of their own. @default DuckDB's `data_{i}`
+   */
+  readonly fileNames?: string;
 }
 
+/** The batch of a silver fixture written at once. */
+const FIXTURE_BATCH: SilverBatch = { ingestDate: '2024-04-01', sourceFile: 'fixture.csv', runId: 'run-test' };
+
 /** Writes silver_transactions Parquet (Hive partitions year=YYYY/month=MM, TIMESTAMPTZ in UTC) with DuckDB. */
-export async function writeSilver(dir: string, txs: readonly SilverTx[]): Promise<void> {
+export async function writeSilver(
+  dir: string,
+  txs: readonly SilverTx[],
+  batch: SilverBatch = FIXTURE_BATCH,
+): Promise<void> {
   if (txs.length === 0) return;
   fs.mkdirSync(dir, { recursive: true });
   const instance = await DuckDBInstance.create(':memory:');
@@ -43,14 +60,16 @@ export async function writeSilver(dir: string, txs: readonly SilverTx[]): Promis
           CAST(amount AS DECIMAL(16,2)) AS amount,
           currency,
           CAST(ts AS TIMESTAMPTZ) AS transaction_ts,
-          DATE '2024-04-01' AS ingest_date,
-          'fixture.csv' AS source_file,
+          DATE ${lit(batch.ingestDate)} AS ingest_date,
+          ${lit(batch.sourceFile)} AS source_file,
           CAST(rec AS BIGINT) AS source_record,
-          'run-test' AS run_id,
+          ${lit(batch.runId)} AS run_id,
           strftime(CAST(ts AS TIMESTAMPTZ), '%Y') AS year,
           strftime(CAST(ts AS TIMESTAMPTZ), '%m') AS month
         FROM (VALUES ${values}) AS v(id, account, amount, currency, ts, rec)
-      ) TO ${lit(dir)} (FORMAT parquet, PARTITION_BY (year, month), OVERWRITE_OR_IGNORE)`);
+      ) TO ${lit(dir)} (FORMAT parquet, PARTITION_BY (year, month), OVERWRITE_OR_IGNORE${
+        batch.fileNames === undefined ? '' : `, FILENAME_PATTERN ${lit(batch.fileNames)}`
+      })`);
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -79,20 +98,46 @@ export function resolverFor(root: string): (uri: string) => string {
 }
 
 /**
- * Full local flow: silver fixture → gold_monthly_balances.sql (UNLOAD to a staging dir) →
- * balance_history.sql over that gold output. Returns the gold dir and the history rows.
+ * The gold refresh: gold_monthly_balances.sql over the silver table `<root>/silver/transactions`
+ * from `fromMonth` on, UNLOADed under `staging`. Returns the directory of the refreshed gold partitions.
  */
-export async function refreshGold(root: string, fromMonth: string): Promise<string> {
+export async function refreshGold(
+  root: string,
+  fromMonth: string,
+  staging = path.join(root, 'staging'),
+): Promise<string> {
   const athena = await LocalAthena.create({
     tables: [table('silver_transactions', path.join(root, 'silver', 'transactions'))],
-    resolveUri: resolverFor(path.join(root, 'staging')),
+    resolveUri: resolverFor(staging),
   });
   try {
     await athena.execute(readSql('gold_monthly_balances.sql'), [fromMonth]);
   } finally {
     athena.close();
   }
-  return path.join(root, 'staging', 'gold-refresh');
+  return path.join(staging, 'gold-refresh');
+}
+
+/** Runs `fn` on a LocalAthena whose gold_monthly_balances table is `goldDir`. */
+export async function withGold<T>(goldDir: string, fn: (athena: LocalAthena) => Promise<T>): Promise<T> {
+  const athena = await LocalAthena.create({
+    tables: [table('gold_monthly_balances', goldDir)],
+    resolveUri: resolverFor(path.join(goldDir, '..', 'unused')),
+  });
+  try {
+    return await fn(athena);
+  } finally {
+    athena.close();
+  }
+}
+
+/** balance_history.sql for `quarter` over the gold table `goldDir` (the snapshot path). */
+export async function balanceHistory(goldDir: string, quarter: string): Promise<(string | null)[][]> {
+  return withGold(goldDir, async (athena) => {
+    const result = await athena.execute(readSql('balance_history.sql'), quarterParameters(quarter));
+    expect(result.columns).toEqual(['account_id', 'currency', 'month', 'balance']);
+    return result.rows;
+  });
 }
 
 export function toCsv(rows: (string | null)[][]): string[] {

@@ -7,40 +7,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { LocalAthena, quarterParameters } from '../../runner/local/local-athena';
-import { SilverTx, readSql, refreshGold, resolverFor, table, tempDir, toCsv, writeSilver } from '../helpers/sql-lake';
+import { quarterParameters } from '../../runner/local/local-athena';
+import { CASE_STUDY, CASE_STUDY_Q1_HISTORY } from '../helpers/case-study';
+import { tempDirs } from '../helpers/lake';
+import { SilverTx, balanceHistory, readSql, refreshGold, toCsv, withGold, writeSilver } from '../helpers/sql-lake';
 
-const roots: string[] = [];
-function newRoot(): string {
-  const root = tempDir();
-  roots.push(root);
-  return root;
-}
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
+const newRoot = tempDirs('txlake-sql-');
 
-async function withGold<T>(goldDir: string, fn: (athena: LocalAthena) => Promise<T>): Promise<T> {
-  const athena = await LocalAthena.create({
-    tables: [table('gold_monthly_balances', goldDir)],
-    resolveUri: resolverFor(path.join(goldDir, '..', 'unused')),
-  });
-  try {
-    return await fn(athena);
-  } finally {
-    athena.close();
-  }
-}
-
-async function balanceHistory(goldDir: string, quarter: string): Promise<(string | null)[][]> {
-  return withGold(goldDir, async (athena) => {
-    const result = await athena.execute(readSql('balance_history.sql'), quarterParameters(quarter));
-    expect(result.columns).toEqual(['account_id', 'currency', 'month', 'balance']);
-    return result.rows;
-  });
-}
-
-async function run(txs: SilverTx[], quarter: string, fromMonth = '2000-01'): Promise<(string | null)[][]> {
+async function run(txs: readonly SilverTx[], quarter: string, fromMonth = '2000-01'): Promise<(string | null)[][]> {
   const root = newRoot();
   await writeSilver(path.join(root, 'silver', 'transactions'), txs);
   const gold = await refreshGold(root, fromMonth);
@@ -55,18 +29,11 @@ const tx = (id: string, account: string, amount: string, ts: string, currency = 
   ts,
 });
 
-const caseStudy: SilverTx[] = [
-  tx('T1', 'ACC001', '500.00', '2024-01-05T10:00:00.000Z'),
-  tx('T2', 'ACC001', '-174.00', '2024-01-20T08:30:00.000Z'),
-  tx('T3', 'ACC002', '-25.50', '2024-02-10T12:00:00.000Z'),
-  tx('T4', 'ACC002', '-100.00', '2024-03-15T00:00:00.000Z'),
-];
-
 describe('gold_monthly_balances.sql', () => {
   test('writes one row per pair and month from the first month to the latest silver month, plus the tail partition, Hive-partitioned', async () => {
     const root = newRoot();
     await writeSilver(path.join(root, 'silver', 'transactions'), [
-      ...caseStudy,
+      ...CASE_STUDY,
       tx('T5', 'ACC003', '10.00', '2024-05-01T00:00:00.000Z', 'USD'),
     ]);
     const gold = await refreshGold(root, '2024-02');
@@ -108,7 +75,7 @@ describe('gold_monthly_balances.sql', () => {
 
   test('the tail partition is written whatever the first month to recompute, even after the horizon', async () => {
     const root = newRoot();
-    await writeSilver(path.join(root, 'silver', 'transactions'), caseStudy);
+    await writeSilver(path.join(root, 'silver', 'transactions'), CASE_STUDY);
     const gold = await refreshGold(root, '2024-07');
     expect(fs.readdirSync(gold)).toEqual(['year=9999']);
     expect(fs.readdirSync(path.join(gold, 'year=9999'))).toEqual(['month=12']);
@@ -126,20 +93,13 @@ describe('gold_monthly_balances.sql', () => {
 
 describe('balance_history.sql', () => {
   test('case study 2024-Q1', async () => {
-    const rows = await run(caseStudy, '2024-Q1');
-    expect(toCsv(rows)).toEqual([
-      'ACC001,EUR,2024-01,326.00',
-      'ACC001,EUR,2024-02,326.00',
-      'ACC001,EUR,2024-03,326.00',
-      'ACC002,EUR,2024-01,',
-      'ACC002,EUR,2024-02,-25.50',
-      'ACC002,EUR,2024-03,-125.50',
-    ]);
+    const rows = await run(CASE_STUDY, '2024-Q1');
+    expect(toCsv(rows)).toEqual(CASE_STUDY_Q1_HISTORY);
     expect(rows[3][3]).toBeNull();
   });
 
   test('data ending mid-quarter carries the last balance forward; pairs starting after the quarter are left out', async () => {
-    const rows = await run(caseStudy.slice(0, 3), '2024-Q1');
+    const rows = await run(CASE_STUDY.slice(0, 3), '2024-Q1');
     expect(toCsv(rows)).toEqual([
       'ACC001,EUR,2024-01,326.00',
       'ACC001,EUR,2024-02,326.00',
@@ -148,7 +108,7 @@ describe('balance_history.sql', () => {
       'ACC002,EUR,2024-02,-25.50',
       'ACC002,EUR,2024-03,-25.50',
     ]);
-    const later = await run([...caseStudy, tx('T9', 'ACC000', '1.00', '2024-04-01T00:00:00.000Z')], '2024-Q1');
+    const later = await run([...CASE_STUDY, tx('T9', 'ACC000', '1.00', '2024-04-01T00:00:00.000Z')], '2024-Q1');
     expect(later.map((r) => r[0])).not.toContain('ACC000');
     expect(later).toHaveLength(6);
   });
@@ -159,12 +119,12 @@ describe('balance_history.sql', () => {
       ...months.map((m) => `ACC002,EUR,${m},-125.50`),
     ];
     for (const fromMonth of ['2000-01', '2024-03', '2024-07']) {
-      expect(toCsv(await run(caseStudy, '2024-Q3', fromMonth))).toEqual(carried(['2024-07', '2024-08', '2024-09']));
-      expect(toCsv(await run(caseStudy, '2025-Q1', fromMonth))).toEqual(carried(['2025-01', '2025-02', '2025-03']));
+      expect(toCsv(await run(CASE_STUDY, '2024-Q3', fromMonth))).toEqual(carried(['2024-07', '2024-08', '2024-09']));
+      expect(toCsv(await run(CASE_STUDY, '2025-Q1', fromMonth))).toEqual(carried(['2025-01', '2025-02', '2025-03']));
     }
     // the quarter right after the data, and one before it (no transaction before its end: empty)
-    expect(toCsv(await run(caseStudy, '2024-Q2'))).toEqual(carried(['2024-04', '2024-05', '2024-06']));
-    expect(await run(caseStudy, '2023-Q4')).toEqual([]);
+    expect(toCsv(await run(CASE_STUDY, '2024-Q2'))).toEqual(carried(['2024-04', '2024-05', '2024-06']));
+    expect(await run(CASE_STUDY, '2023-Q4')).toEqual([]);
   });
 
   test('month boundaries are UTC instants: 2024-01-31T23:59:59.999Z is January, 2024-02-01T00:00:00.000Z is February', async () => {
@@ -184,7 +144,7 @@ describe('balance_history.sql', () => {
   test('reads only the quarter partitions of gold plus the tail partition, by design (EXPLAIN ANALYZE and an unreadable file elsewhere)', async () => {
     const root = newRoot();
     await writeSilver(path.join(root, 'silver', 'transactions'), [
-      ...caseStudy,
+      ...CASE_STUDY,
       tx('T0', 'ACC001', '1.00', '2023-11-30T00:00:00.000Z'),
       tx('T5', 'ACC003', '10.00', '2024-06-01T00:00:00.000Z', 'USD'),
     ]);

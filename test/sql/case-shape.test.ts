@@ -11,19 +11,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { LocalAthena, quarterParameters } from '../../runner/local/local-athena';
-import { readSql, resolverFor, table, tempDir, toCsv } from '../helpers/sql-lake';
+import { CASE_STUDY, CASE_STUDY_Q1_HISTORY } from '../helpers/case-study';
+import { tempDirs } from '../helpers/lake';
+import { balanceHistory, readSql, refreshGold, resolverFor, table, toCsv, writeSilver } from '../helpers/sql-lake';
 
-const roots: string[] = [];
-function newRoot(): string {
-  const root = tempDir('txlake-case-shape-');
-  roots.push(root);
-  return root;
-}
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
+const newRoot = tempDirs('txlake-case-shape-');
 
 // ---------------------------------------------------------------------------------------------
 // Lake fixture: silver written batch by batch (one ingest date each), gold published per batch.
@@ -38,8 +31,6 @@ interface Tx {
   readonly ms: number;
 }
 
-const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
 const centsToText = (cents: bigint): string => {
   const abs = cents < 0n ? -cents : cents;
   return `${cents < 0n ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
@@ -53,40 +44,22 @@ const nextMonth = (month: string): string => {
 
 /** Appends one ingest batch to silver_transactions (Hive partitions of transaction_ts, own file names). */
 async function appendSilver(dir: string, txs: readonly Tx[], batch: number): Promise<void> {
-  if (txs.length === 0) return;
-  fs.mkdirSync(dir, { recursive: true });
-  const ingestDate = new Date(Date.UTC(2024, 6, 1 + batch)).toISOString().slice(0, 10);
-  const values = txs
-    .map(
-      (t, i) =>
-        `(${lit(t.id)}, ${lit(t.account)}, ${lit(centsToText(t.cents))}, ${lit(t.currency)}, ${lit(new Date(t.ms).toISOString())}, ${i + 1})`,
-    )
-    .join(',\n');
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    await connection.run(`SET TimeZone = 'UTC'`);
-    await connection.run(`
-      COPY (
-        SELECT
-          id AS transaction_id,
-          account AS customer_id,
-          CAST(amount AS DECIMAL(16,2)) AS amount,
-          currency,
-          CAST(ts AS TIMESTAMPTZ) AS transaction_ts,
-          DATE ${lit(ingestDate)} AS ingest_date,
-          ${lit(`batch-${batch}.csv`)} AS source_file,
-          CAST(rec AS BIGINT) AS source_record,
-          ${lit(`run-${batch}`)} AS run_id,
-          strftime(CAST(ts AS TIMESTAMPTZ), '%Y') AS year,
-          strftime(CAST(ts AS TIMESTAMPTZ), '%m') AS month
-        FROM (VALUES ${values}) AS v(id, account, amount, currency, ts, rec)
-      ) TO ${lit(dir)} (FORMAT parquet, PARTITION_BY (year, month), OVERWRITE_OR_IGNORE,
-                        FILENAME_PATTERN ${lit(`ingest${batch}_{i}`)})`);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  await writeSilver(
+    dir,
+    txs.map((t) => ({
+      id: t.id,
+      account: t.account,
+      currency: t.currency,
+      amount: centsToText(t.cents),
+      ts: new Date(t.ms).toISOString(),
+    })),
+    {
+      ingestDate: new Date(Date.UTC(2024, 6, 1 + batch)).toISOString().slice(0, 10),
+      sourceFile: `batch-${batch}.csv`,
+      runId: `run-${batch}`,
+      fileNames: `ingest${batch}_{i}`,
+    },
+  );
 }
 
 class Lake {
@@ -119,17 +92,7 @@ class Lake {
     const fromMonth = months[0] < afterHorizon ? months[0] : afterHorizon;
     if (this.horizon === undefined || months[months.length - 1] > this.horizon)
       this.horizon = months[months.length - 1];
-    const staging = path.join(this.root, `staging-${this.refreshes++}`);
-    const athena = await LocalAthena.create({
-      tables: [table('silver_transactions', this.silver)],
-      resolveUri: resolverFor(staging),
-    });
-    try {
-      await athena.execute(readSql('gold_monthly_balances.sql'), [fromMonth]);
-    } finally {
-      athena.close();
-    }
-    const refreshed = path.join(staging, 'gold-refresh');
+    const refreshed = await refreshGold(this.root, fromMonth, path.join(this.root, `staging-${this.refreshes++}`));
     const partitions = (dir: string): [string, string][] =>
       fs.existsSync(dir)
         ? fs.readdirSync(dir).flatMap((y) => fs.readdirSync(path.join(dir, y)).map((m): [string, string] => [y, m]))
@@ -146,18 +109,8 @@ class Lake {
   }
 
   /** The snapshot path: balance_history.sql over the gold table. */
-  async snapshotHistory(quarter: string): Promise<(string | null)[][]> {
-    const athena = await LocalAthena.create({
-      tables: [table('gold_monthly_balances', this.gold)],
-      resolveUri: resolverFor(path.join(this.root, 'unused')),
-    });
-    try {
-      const result = await athena.execute(readSql('balance_history.sql'), quarterParameters(quarter));
-      expect(result.columns).toEqual(['account_id', 'currency', 'month', 'balance']);
-      return result.rows;
-    } finally {
-      athena.close();
-    }
+  snapshotHistory(quarter: string): Promise<(string | null)[][]> {
+    return balanceHistory(this.gold, quarter);
   }
 
   /** Runs `fn` on a LocalAthena over silver with the view `transactions` created by sql/transactions_view.sql. */
@@ -270,12 +223,7 @@ const tx = (id: string, account: string, amount: string, iso: string, currency =
 
 // ---------------------------------------------------------------------------------------------
 
-const caseStudy: Tx[] = [
-  tx('T1', 'ACC001', '500.00', '2024-01-05T10:00:00.000Z'),
-  tx('T2', 'ACC001', '-174.00', '2024-01-20T08:30:00.000Z'),
-  tx('T3', 'ACC002', '-25.50', '2024-02-10T12:00:00.000Z'),
-  tx('T4', 'ACC002', '-100.00', '2024-03-15T00:00:00.000Z'),
-];
+const caseStudy: Tx[] = CASE_STUDY.map((t) => tx(t.id, t.account, t.amount, t.ts, t.currency));
 
 describe('sql/transactions_view.sql', () => {
   test('case study: transactions(id, account_id, currency, amount, new_balance, tx_date)', async () => {
@@ -316,14 +264,7 @@ describe('sql/balance_history_case_shape.sql', () => {
   test('case study 2024-Q1: ACC001 326.00 all quarter; ACC002 NULL, -25.50, -125.50 (same as the snapshot path)', async () => {
     const lake = await lakeOf([caseStudy]);
     const rows = await lake.caseShapeHistory('2024-Q1');
-    expect(toCsv(rows)).toEqual([
-      'ACC001,EUR,2024-01,326.00',
-      'ACC001,EUR,2024-02,326.00',
-      'ACC001,EUR,2024-03,326.00',
-      'ACC002,EUR,2024-01,',
-      'ACC002,EUR,2024-02,-25.50',
-      'ACC002,EUR,2024-03,-125.50',
-    ]);
+    expect(toCsv(rows)).toEqual(CASE_STUDY_Q1_HISTORY);
     expect(rows[3][3]).toBeNull();
     expect(await lake.snapshotHistory('2024-Q1')).toEqual(rows);
   });

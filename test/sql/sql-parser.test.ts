@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SQL_DIR } from '../../core/sql-files';
-import { tempDir } from '../helpers/sql-lake';
+import { tempDir } from '../helpers/lake';
 
 const TOOL_DIR = path.join(__dirname, '..', '..', 'tools', 'trino-parser');
 const CLASSPATH_FILE = path.join(TOOL_DIR, 'target', 'classpath.txt');

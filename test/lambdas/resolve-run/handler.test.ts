@@ -1,6 +1,5 @@
-import { FsObjectStore } from '../../../lambdas/shared/object-store';
 import { handle, scheduleTickKey } from '../../../lambdas/resolve-run/handler';
-import { tempLake } from '../../helpers/cli';
+import { tempStoreLake } from '../../helpers/lake';
 
 const env = {
   BRONZE_BUCKET: 'bronze',
@@ -15,7 +14,7 @@ const env = {
 
 describe('resolve-run handler', () => {
   test('a duplicate delivery of a schedule tick processes nothing', async () => {
-    const store = new FsObjectStore(tempLake());
+    const store = tempStoreLake().store;
     const tick = { scheduled_time: '2024-01-17T01:00:00Z' }; // 02:00 in Zurich
     const first = await handle(
       { input: tick, execution_name: 'sched-a', start_time: '2024-01-17T01:00:03Z' },
@@ -51,7 +50,7 @@ describe('resolve-run handler', () => {
   });
 
   test('a retry of the same execution keeps its own claim', async () => {
-    const store = new FsObjectStore(tempLake());
+    const store = tempStoreLake().store;
     const event = {
       input: { scheduled_time: '2024-01-17T01:00:00Z' },
       execution_name: 'sched-a',
@@ -62,7 +61,7 @@ describe('resolve-run handler', () => {
   });
 
   test('dates and ranges are never deduplicated: a rerun is always allowed', async () => {
-    const store = new FsObjectStore(tempLake());
+    const store = tempStoreLake().store;
     for (const name of ['run-1', 'run-2']) {
       const r = await handle(
         { input: { date: '2024-01-16' }, execution_name: name, start_time: '2024-01-17T10:00:00Z' },
@@ -73,7 +72,7 @@ describe('resolve-run handler', () => {
   });
 
   test('putIfAbsent writes once', async () => {
-    const store = new FsObjectStore(tempLake());
+    const store = tempStoreLake().store;
     expect(await store.putIfAbsent('staging', 'a/b.json', 'one')).toBe(true);
     expect(await store.putIfAbsent('staging', 'a/b.json', 'two')).toBe(false);
     expect(await store.getText('staging', 'a/b.json')).toBe('one');

@@ -11,27 +11,23 @@ import type { ObjectStore } from '../../../lambdas/shared/object-store';
 import { publish } from '../../../lambdas/publish/core';
 import { publishGold } from '../../../lambdas/publish-gold/core';
 import { recordRun } from '../../../lambdas/record-run/core';
+import { BUCKETS, tempStoreLake, type StoreLake } from '../../helpers/lake';
+import { allObjects, contents, publishedObjects } from '../../helpers/lake-state';
 import {
-  BUCKETS,
   CrashingStore,
   commitAndClear,
-  contents,
   crashes,
   mutationsOf,
-  publishedState,
   rejectionsJson,
   seed,
   stage,
   stageAndPublish,
-  tempLake,
-  wholeLake,
   type StageSpec,
-  type TempLake,
-} from '../../helpers/lambda-cores';
+} from '../../helpers/staged-runs';
 
-const lakes: TempLake[] = [];
-const newLake = (): TempLake => {
-  const l = tempLake();
+const lakes: StoreLake[] = [];
+const newLake = (): StoreLake => {
+  const l = tempStoreLake();
   lakes.push(l);
   return l;
 };
@@ -170,7 +166,7 @@ describe('applyJournal', () => {
       'delete silver/transactions/year=2024/month=02/old_b.parquet',
       'delete quarantine/transactions/ingest_date=2024-01-02/old.parquet',
     ]);
-    expect(await publishedState(l.store)).toEqual(AFTER_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(AFTER_PUBLISHED);
     // The journal stays pending (with its start time) and the backups hold the replaced bytes.
     const staging = await contents(l.store, 'staging');
     const { 'journal/R/000-publish.json': journalText, ...rest } = staging;
@@ -202,11 +198,11 @@ describe('commitRun / rollbackRun / rollbackJournal', () => {
     await applyJournal(l.store, 'staging', JOURNAL);
     await commitRun(l.store, 'staging', 'R');
     expect(await journalKeys(l.store)).toEqual([]);
-    expect(await publishedState(l.store)).toEqual(AFTER_PUBLISHED);
-    const lakeAfter = await wholeLake(l.store);
+    expect(await publishedObjects(l.store)).toEqual(AFTER_PUBLISHED);
+    const lakeAfter = await allObjects(l.store);
     expect(await rollbackRun(l.store, 'staging', 'R')).toEqual([]);
     expect(await recoverPendingJournals(l.store, 'staging')).toEqual([]);
-    expect(await wholeLake(l.store)).toEqual(lakeAfter);
+    expect(await allObjects(l.store)).toEqual(lakeAfter);
   });
 
   test('rollbackRun restores the before state exactly and drops the journals', async () => {
@@ -214,13 +210,13 @@ describe('commitRun / rollbackRun / rollbackJournal', () => {
     await seed(l.store, BEFORE);
     await applyJournal(l.store, 'staging', JOURNAL);
     await applyJournal(l.store, 'staging', GOLD_JOURNAL);
-    expect(await publishedState(l.store)).not.toEqual(BEFORE_PUBLISHED);
+    expect(await publishedObjects(l.store)).not.toEqual(BEFORE_PUBLISHED);
     expect(await rollbackRun(l.store, 'staging', 'R')).toEqual(['publish', 'publish-gold']);
-    expect(await publishedState(l.store)).toEqual(BEFORE_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(BEFORE_PUBLISHED);
     expect(await journalKeys(l.store)).toEqual([]);
     // Rolling back again is a no-op.
     expect(await rollbackRun(l.store, 'staging', 'R')).toEqual([]);
-    expect(await publishedState(l.store)).toEqual(BEFORE_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(BEFORE_PUBLISHED);
   });
 
   test('rollbackRun undoes the newest journal first (a later journal replacing an earlier one’s object)', async () => {
@@ -251,11 +247,11 @@ describe('commitRun / rollbackRun / rollbackJournal', () => {
     await applyJournal(l.store, 'staging', JOURNAL);
     await applyJournal(l.store, 'staging', GOLD_JOURNAL);
     expect(await rollbackJournal(l.store, 'staging', 'R', 'publish-gold')).toBe(true);
-    expect(await publishedState(l.store)).toEqual(AFTER_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(AFTER_PUBLISHED);
     expect(await journalKeys(l.store)).toEqual(['journal/R/000-publish.json']);
     expect(await rollbackJournal(l.store, 'staging', 'R', 'publish-gold')).toBe(false);
     expect(await rollbackJournal(l.store, 'staging', 'OTHER', 'publish')).toBe(false);
-    expect(await publishedState(l.store)).toEqual(AFTER_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(AFTER_PUBLISHED);
   });
 
   test('runs are independent: rolling back one leaves the other', async () => {
@@ -269,7 +265,7 @@ describe('commitRun / rollbackRun / rollbackJournal', () => {
       deletes: [],
     });
     await rollbackRun(l.store, 'staging', 'S');
-    expect(await publishedState(l.store)).toEqual(AFTER_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(AFTER_PUBLISHED);
     await commitRun(l.store, 'staging', 'R');
     expect(await journalKeys(l.store)).toEqual([]);
   });
@@ -295,7 +291,7 @@ describe('crash at any point of applyJournal, or of the rollback itself', () => 
         // The first recovery may crash too (before its r-th mutation); the next one finishes the job.
         await crashes((s) => rollbackRun(s, 'staging', 'R'), l.store, r);
         expect(await recoverPendingJournals(l.store, 'staging')).toEqual(k === 0 || r === rollbackOps ? [] : ['R']);
-        expect({ k, r, state: await publishedState(l.store) }).toEqual({ k, r, state: BEFORE_PUBLISHED });
+        expect({ k, r, state: await publishedObjects(l.store) }).toEqual({ k, r, state: BEFORE_PUBLISHED });
         expect(await journalKeys(l.store)).toEqual([]);
       }
     }
@@ -329,13 +325,13 @@ describe('crash at any point of applyJournal, or of the rollback itself', () => 
             })),
             deletes: deletes.map((t) => ({ bucket: t.bucket, key: t.key })),
           };
-          const setup = async (): Promise<TempLake> => {
+          const setup = async (): Promise<StoreLake> => {
             const l = newLake();
             for (const t of existing) await l.store.put(t.bucket, t.key, `old ${id(t)}`);
             for (const [i] of copyTargets.entries()) await l.store.put('staging', `runs/R/src/${i}`, `new ${i}`);
             return l;
           };
-          const before = await publishedState((await setup()).store);
+          const before = await publishedObjects((await setup()).store);
           const deleted = new Set(deletes.map(id));
           const expectedAfter: Record<string, string> = {};
           for (const t of existing) if (!deleted.has(id(t))) expectedAfter[id(t)] = `old ${id(t)}`;
@@ -348,21 +344,21 @@ describe('crash at any point of applyJournal, or of the rollback itself', () => 
           const clean = await setup();
           await applyJournal(clean.store, 'staging', journal);
           await commitRun(clean.store, 'staging', 'R');
-          expect(await publishedState(clean.store)).toEqual(
+          expect(await publishedObjects(clean.store)).toEqual(
             Object.fromEntries(
               Object.entries(expectedAfter).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
             ),
           );
-          const committed = await publishedState(clean.store);
+          const committed = await publishedObjects(clean.store);
           await rollbackRun(clean.store, 'staging', 'R');
-          expect(await publishedState(clean.store)).toEqual(committed);
+          expect(await publishedObjects(clean.store)).toEqual(committed);
 
           // Crash anywhere, rollback crashing anywhere, then recovery: the before state.
           const l = await setup();
           await crashes((s) => applyJournal(s, 'staging', journal), l.store, crashAt);
           await crashes((s) => recoverPendingJournals(s, 'staging'), l.store, rollbackCrashAt);
           await recoverPendingJournals(l.store, 'staging');
-          expect(await publishedState(l.store)).toEqual(before);
+          expect(await publishedObjects(l.store)).toEqual(before);
           expect(await journalKeys(l.store)).toEqual([]);
         },
       ),
@@ -375,9 +371,9 @@ describe('recoverPendingJournals', () => {
   test('nothing pending: nothing done', async () => {
     const l = newLake();
     await seed(l.store, BEFORE);
-    const before = await wholeLake(l.store);
+    const before = await allObjects(l.store);
     expect(await recoverPendingJournals(l.store, 'staging')).toEqual([]);
-    expect(await wholeLake(l.store)).toEqual(before);
+    expect(await allObjects(l.store)).toEqual(before);
   });
 
   test('rolls back every pending run (default age 0) and returns their ids', async () => {
@@ -392,7 +388,7 @@ describe('recoverPendingJournals', () => {
       deletes: [],
     });
     expect((await recoverPendingJournals(l.store, 'staging')).sort()).toEqual(['R', 'S']);
-    expect(await publishedState(l.store)).toEqual(BEFORE_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(BEFORE_PUBLISHED);
     expect(await journalKeys(l.store)).toEqual([]);
     expect(await recoverPendingJournals(l.store, 'staging')).toEqual([]);
   });
@@ -411,22 +407,22 @@ describe('recoverPendingJournals', () => {
     // R's second journal is recent, but the run started with its first one.
     await at(T0 + 23 * HOUR, () => applyJournal(l.store, 'staging', GOLD_JOURNAL));
     await at(T0 + 20 * HOUR, () => applyJournal(l.store, 'staging', S_JOURNAL));
-    const bothApplied = await publishedState(l.store);
-    const lakeBefore = await wholeLake(l.store);
+    const bothApplied = await publishedObjects(l.store);
+    const lakeBefore = await allObjects(l.store);
 
     // Neither is a day old yet: nothing is touched.
     expect(await recoverPendingJournals(l.store, 'staging', 24 * HOUR, new Date(T0 + 24 * HOUR - 1))).toEqual([]);
-    expect(await wholeLake(l.store)).toEqual(lakeBefore);
+    expect(await allObjects(l.store)).toEqual(lakeBefore);
     // R is exactly a day old: rolled back; S (4h younger) stays applied and pending.
     expect(await recoverPendingJournals(l.store, 'staging', 24 * HOUR, new Date(T0 + 24 * HOUR))).toEqual(['R']);
-    expect(await publishedState(l.store)).toEqual({
+    expect(await publishedObjects(l.store)).toEqual({
       ...BEFORE_PUBLISHED,
       'condemned/c/x': bothApplied['condemned/c/x'],
     });
     expect(await journalKeys(l.store)).toEqual(['journal/S/000-publish.json']);
     // A day after S started, S goes too.
     expect(await recoverPendingJournals(l.store, 'staging', 24 * HOUR, new Date(T0 + 44 * HOUR))).toEqual(['S']);
-    expect(await publishedState(l.store)).toEqual(BEFORE_PUBLISHED);
+    expect(await publishedObjects(l.store)).toEqual(BEFORE_PUBLISHED);
     expect(await journalKeys(l.store)).toEqual([]);
   });
 });
@@ -500,7 +496,7 @@ const SCENARIOS: Scenario[] = [
 ];
 
 /** A lake with an earlier run of D and of another date committed, gold and a rerun of D staged. */
-async function setupScenario(scenario: Scenario): Promise<TempLake> {
+async function setupScenario(scenario: Scenario): Promise<StoreLake> {
   const l = newLake();
   await stageAndPublish(l.store, D, r1, {
     silver: { '2024-01': ['d1-jan'], '2024-02': ['d1-feb'], '2024-03': ['d1-mar'] },
@@ -569,17 +565,17 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
     const result = await runPublish(l.store);
     expect(result.from_month).toBe(scenario.fromMonth);
     await record(l.store, 'SUCCEEDED');
-    expect(await publishedState(l.store)).toEqual(AFTER);
+    expect(await publishedObjects(l.store)).toEqual(AFTER);
     expect(await journalKeys(l.store)).toEqual([]);
-    const lakeAfter = await wholeLake(l.store);
+    const lakeAfter = await allObjects(l.store);
     expect(await rollbackRun(l.store, 'staging', R2)).toEqual([]);
     expect(await recoverPendingJournals(l.store, 'staging')).toEqual([]);
-    expect(await wholeLake(l.store)).toEqual(lakeAfter);
+    expect(await allObjects(l.store)).toEqual(lakeAfter);
   });
 
   test('crash at any point (recovery crashing too): recovery restores the before state', async () => {
     const probe = await setupScenario(scenario);
-    const before = await publishedState(probe.store);
+    const before = await publishedObjects(probe.store);
     const total = (await mutationsOf(probe.store, runPublish)).length;
     expect(total).toBeGreaterThan(5);
     for (let k = 0; k < total; k += 1) {
@@ -591,7 +587,7 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
         await crashes(runPublish, l.store, k);
         await crashes((s) => recoverPendingJournals(s, 'staging'), l.store, r);
         await recoverPendingJournals(l.store, 'staging');
-        expect({ k, r, state: await publishedState(l.store) }).toEqual({ k, r, state: before });
+        expect({ k, r, state: await publishedObjects(l.store) }).toEqual({ k, r, state: before });
         expect(await journalKeys(l.store)).toEqual([]);
       }
     }
@@ -599,13 +595,13 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
 
   test('crash at any point, then the date is recorded FAILED: the before state', async () => {
     const probe = await setupScenario(scenario);
-    const before = await publishedState(probe.store);
+    const before = await publishedObjects(probe.store);
     const total = (await mutationsOf(probe.store, runPublish)).length;
     for (let k = 0; k <= total; k += 1) {
       const l = await setupScenario(scenario);
       await crashes(runPublish, l.store, k);
       await record(l.store, 'FAILED');
-      expect({ k, state: await publishedState(l.store) }).toEqual({ k, state: before });
+      expect({ k, state: await publishedObjects(l.store) }).toEqual({ k, state: before });
       expect(await journalKeys(l.store)).toEqual([]);
       expect(await l.store.list('staging', `runs/${R2}/`)).toEqual([]);
       expect(await recoverPendingJournals(l.store, 'staging')).toEqual([]);
@@ -621,13 +617,13 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
       const retry = await runPublish(l.store);
       expect({ k, from_month: retry.from_month }).toEqual({ k, from_month: scenario.fromMonth });
       await record(l.store, 'SUCCEEDED');
-      expect({ k, state: await publishedState(l.store) }).toEqual({ k, state: AFTER });
+      expect({ k, state: await publishedObjects(l.store) }).toEqual({ k, state: AFTER });
     }
   });
 
   test('publish + publishGold: crash at any point of publishGold; recovery, FAILED or a retry', async () => {
     const probe = await setupScenario(scenario);
-    const before = await publishedState(probe.store);
+    const before = await publishedObjects(probe.store);
     const fromMonth = (await runPublish(probe.store)).from_month!;
     await seed(probe.store, { staging: GOLD_REFRESH });
     const total = (await mutationsOf(probe.store, runGold(fromMonth))).length;
@@ -636,7 +632,7 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
     // Clean: publish + gold + commit.
     await runGold(fromMonth)(probe.store);
     await record(probe.store, 'SUCCEEDED');
-    expect(await publishedState(probe.store)).toEqual(AFTER_ALL);
+    expect(await publishedObjects(probe.store)).toEqual(AFTER_ALL);
 
     for (let k = 0; k <= total; k += 1) {
       for (const then of ['recover', 'failed', 'retry'] as const) {
@@ -646,15 +642,15 @@ describe.each(SCENARIOS)('publish: $title', (scenario) => {
         expect(await crashes(runGold(fromMonth), l.store, k)).toBe(k < total);
         if (then === 'recover') {
           expect(await recoverPendingJournals(l.store, 'staging')).toEqual([R2]);
-          expect({ k, then, state: await publishedState(l.store) }).toEqual({ k, then, state: before });
+          expect({ k, then, state: await publishedObjects(l.store) }).toEqual({ k, then, state: before });
         } else if (then === 'failed') {
           await record(l.store, 'FAILED');
-          expect({ k, then, state: await publishedState(l.store) }).toEqual({ k, then, state: before });
+          expect({ k, then, state: await publishedObjects(l.store) }).toEqual({ k, then, state: before });
         } else if (k < total) {
           // Step Functions retries the step.
           await runGold(fromMonth)(l.store);
           await record(l.store, 'SUCCEEDED');
-          expect({ k, then, state: await publishedState(l.store) }).toEqual({ k, then, state: AFTER_ALL });
+          expect({ k, then, state: await publishedObjects(l.store) }).toEqual({ k, then, state: AFTER_ALL });
         }
         expect(await journalKeys(l.store, R2)).toEqual(
           then === 'retry' && k === total ? [expect.any(String), expect.any(String)] : [],
@@ -683,13 +679,13 @@ describe('a run left pending is not rolled back over a later committed rerun of 
       await publish({ ingestDate: D, runId: B }, { store: l.store, buckets: BUCKETS });
       await commitAndClear(l.store, B);
     });
-    const afterB = await publishedState(l.store);
+    const afterB = await publishedObjects(l.store);
     expect(Object.keys(afterB).filter((k) => k.startsWith('silver/'))).toEqual([
       `silver/transactions/year=2024/month=03/${D}_${B}_00000.parquet`,
     ]);
     // A day later, the next execution's resolve-run recovers A: D must still show B's publish only.
     await recoverPendingJournals(l.store, 'staging', 24 * HOUR, new Date(T0 + 25 * HOUR));
-    expect(await publishedState(l.store)).toEqual(afterB);
+    expect(await publishedObjects(l.store)).toEqual(afterB);
   });
 });
 
@@ -762,7 +758,7 @@ describe('property: random runs randomly failing', () => {
           if (s.fate.kind === 'commit') await runStep(ref.store, s, i, Infinity);
         }
         await recoverPendingJournals(l.store, 'staging');
-        expect(await publishedState(l.store)).toEqual(await publishedState(ref.store));
+        expect(await publishedObjects(l.store)).toEqual(await publishedObjects(ref.store));
         expect(await journalKeys(l.store)).toEqual([]);
       }),
       { numRuns: 60 },

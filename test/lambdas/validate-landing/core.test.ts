@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { parse as parseSync } from 'csv-parse/sync';
 import * as fc from 'fast-check';
 import { REQUIRED_COLUMNS } from '../../../core/contract';
-import { FsObjectStore } from '../../../lambdas/shared/object-store';
+import { FsObjectStore } from '../../../runner/local/fs-object-store';
 import { checkFile, validateLanding, type LandingManifest } from '../../../lambdas/validate-landing/core';
 
 const H = 'TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp';

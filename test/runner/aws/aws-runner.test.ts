@@ -12,8 +12,9 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { RunRecord } from '../../../lambdas/record-run/core';
-import { executionName, inputDates, runOnAws } from '../../../runner/aws/aws-runner';
+import { executionName, inputDates, type RunRequest } from '../../../core/run-plan';
+import type { RunRecord } from '../../../core/run-record';
+import { runOnAws } from '../../../runner/aws/aws-runner';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:txlake-dev-pipeline';
 const BUCKET = 'txlake-dev-staging-bucket';
@@ -513,7 +514,7 @@ describe('concurrent runs', () => {
       };
     });
   }
-  const run = (input: Record<string, string>) =>
+  const run = (input: RunRequest) =>
     runOnAws({ input, root, progress: () => undefined, clients, pollIntervalMs: 0, now: () => NOW });
 
   test('refuses dates a running backfill is processing, found on a later page', async () => {

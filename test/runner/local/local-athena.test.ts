@@ -2,17 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalAthena, duckdbType, parseUnload, quarterParameters } from '../../../runner/local/local-athena';
-import { STAGING_BUCKET, resolverFor, table, tempDir, writeSilver } from '../../helpers/sql-lake';
+import { tempDirs } from '../../helpers/lake';
+import { STAGING_BUCKET, resolverFor, table, writeSilver } from '../../helpers/sql-lake';
 
-const roots: string[] = [];
-function newRoot(): string {
-  const root = tempDir('txlake-local-athena-');
-  roots.push(root);
-  return root;
-}
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
+const newRoot = tempDirs('txlake-local-athena-');
 
 async function withAthena<T>(root: string, fn: (athena: LocalAthena) => Promise<T>): Promise<T> {
   const athena = await LocalAthena.create({

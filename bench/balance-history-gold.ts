@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { monthOfKey } from '../core/lake-layout';
+import { loadSql } from '../core/sql-files';
+import { publishGold } from '../lambdas/publish-gold/core';
+import { FsObjectStore } from '../runner/local/fs-object-store';
+import { BUCKETS, type Lake, openAthena, parquetFiles } from './balance-history-lake';
+import type { SilverManifest } from './balance-history-silver';
+import { round } from './balance-history-stats';
+
+/**
+ * The balance-history bench's gold snapshot: sql/gold_monthly_balances.sql through LocalAthena
+ * (UNLOAD → staging), then published like publish-gold does.
+ */
+
+interface GoldManifest {
+  readonly silver_build: SilverManifest;
+  readonly unload_seconds: number;
+  readonly publish_seconds: number;
+}
+
+export async function buildGold(
+  lake: Lake,
+  silver: SilverManifest,
+  opts: { workDir: string; memoryLimit: string; reuse: boolean },
+  log: (line: string) => void,
+): Promise<{ unload_seconds: number; publish_seconds: number; reused: boolean }> {
+  const manifestFile = path.join(opts.workDir, 'gold-manifest.json');
+  if (opts.reuse && fs.existsSync(manifestFile)) {
+    const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as GoldManifest;
+    if (JSON.stringify(m.silver_build) === JSON.stringify(silver) && parquetFiles(lake.gold).length > 0) {
+      log(`gold: reusing ${lake.gold}`);
+      return { unload_seconds: m.unload_seconds, publish_seconds: m.publish_seconds, reused: true };
+    }
+  }
+  fs.rmSync(manifestFile, { force: true });
+  // Full rebuild from the first month: gold and the staging area start empty.
+  fs.rmSync(path.join(lake.root, BUCKETS.gold), { recursive: true, force: true });
+  fs.rmSync(lake.staging, { recursive: true, force: true });
+  const firstMonth = fs
+    .readdirSync(lake.silver)
+    .flatMap((y) => fs.readdirSync(path.join(lake.silver, y)).map((m) => monthOfKey(`${y}/${m}/`)))
+    .filter((month) => month !== undefined)
+    .sort()[0];
+  log(`gold: UNLOAD sql/gold_monthly_balances.sql from ${firstMonth} through LocalAthena`);
+  const t0 = performance.now();
+  const { athena } = await openAthena(lake, opts);
+  try {
+    await athena.execute(loadSql('gold_monthly_balances', { STAGING_BUCKET: BUCKETS.staging }), [firstMonth]);
+  } finally {
+    athena.close();
+  }
+  const t1 = performance.now();
+  log(`gold: unloaded in ${round((t1 - t0) / 1000, 1)} s; publishing`);
+  const published = await publishGold(
+    { runId: 'bench', fromMonth: firstMonth },
+    { store: new FsObjectStore(lake.root), buckets: BUCKETS },
+  );
+  const t2 = performance.now();
+  log(`gold: published ${published.files_written} files / ${published.partitions_written} partitions`);
+  const result = { unload_seconds: round((t1 - t0) / 1000, 1), publish_seconds: round((t2 - t1) / 1000, 1) };
+  const manifest: GoldManifest = { silver_build: silver, ...result };
+  fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { ...result, reused: false };
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * The run record: how one date of an execution ended (SPEC §5's `runs[]` entry), and the counts it
+ * is made of — the landing check's summary and the Glue job's counts. Written by RecordRun, read by
+ * the runners and the CLI.
+ */
+
+/** Counts the Glue job writes to `runs/<run_id>/counts/` in staging. */
+export const jobCountsSchema = z.object({
+  read: z.number().int().nonnegative(),
+  silver: z.number().int().nonnegative(),
+  quarantined: z.number().int().nonnegative(),
+  condemned: z.number().int().nonnegative(),
+  reasons: z.record(z.string(), z.number().int().nonnegative()),
+  read_by_file: z.record(z.string(), z.number().int().nonnegative()),
+  silver_months: z.array(z.string()),
+});
+export type JobCounts = z.infer<typeof jobCountsSchema>;
+
+/** The job's counts file is JSON lines (Spark's writer): the first non-empty line, or undefined. */
+export function parseJobCounts(text: string): JobCounts | undefined {
+  const line = text.split('\n').find((l) => l.trim().length > 0);
+  return line ? jobCountsSchema.parse(JSON.parse(line)) : undefined;
+}
+
+/** What the landing check handed on (its own count of records, per accepted file). */
+export const landingSummarySchema = z.object({
+  files_total: z.number().int().nonnegative(),
+  accepted: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  records: z.number().int().nonnegative(),
+  reasons: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type LandingSummary = z.infer<typeof landingSummarySchema>;
+
+export interface RunSummaryCounts {
+  readonly files: { readonly accepted: number; readonly rejected: number };
+  readonly rows: {
+    readonly read: number;
+    readonly silver: number;
+    readonly quarantined: number;
+    readonly condemned: number;
+  };
+  readonly reasons: Record<string, number>;
+}
+
+/** A date's counts before anything was read. */
+export const ZERO_COUNTS: RunSummaryCounts = {
+  files: { accepted: 0, rejected: 0 },
+  rows: { read: 0, silver: 0, quarantined: 0, condemned: 0 },
+  reasons: {},
+};
+
+/** Row reasons from the job plus rejected-file reasons from the landing check. */
+export function summarize(landing: LandingSummary, counts: JobCounts): RunSummaryCounts {
+  const reasons: Record<string, number> = { ...counts.reasons };
+  for (const [code, n] of Object.entries(landing.reasons)) reasons[code] = (reasons[code] ?? 0) + n;
+  return {
+    files: { accepted: landing.accepted, rejected: landing.rejected },
+    rows: { read: counts.read, silver: counts.silver, quarantined: counts.quarantined, condemned: counts.condemned },
+    reasons,
+  };
+}
+
+export const RUN_STATUSES = ['SUCCEEDED', 'NO_DATA', 'FAILED'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** One date's result: SPEC §5's `runs[]` entry plus `error_detail` (kept in the record, not printed). */
+export interface RunRecord extends RunSummaryCounts {
+  readonly ingest_date: string;
+  readonly run_id: string;
+  readonly status: RunStatus;
+  readonly error?: string;
+  readonly error_detail?: string;
+}
+
+export const runRecordSchema = z
+  .object({
+    ingest_date: z.string(),
+    run_id: z.string(),
+    status: z.enum(RUN_STATUSES),
+    error: z.string().optional(),
+    error_detail: z.string().optional(),
+    files: z.object({ accepted: z.number(), rejected: z.number() }).passthrough(),
+    rows: z
+      .object({ read: z.number(), silver: z.number(), quarantined: z.number(), condemned: z.number() })
+      .passthrough(),
+    reasons: z.record(z.string(), z.number()),
+  })
+  .passthrough();
+
+/** An error name that is a code (QUALITY_GATE_FAILED), not an exception class or a sentence. */
+export const isErrorCode = (name: string): boolean => /^[A-Z][A-Z0-9_]*$/.test(name);
+
+/** Codes a failed date may carry: the spec's own, or a step failure named by its error. */
+export function failureCode(error: { Error: string; Cause?: string } | undefined): { code: string; detail: string } {
+  if (!error) return { code: 'PIPELINE_FAILED', detail: 'unknown failure' };
+  let detail = error.Cause ?? '';
+  try {
+    // Lambda failures arrive as a JSON cause with errorType/errorMessage.
+    const cause = JSON.parse(detail) as { errorType?: string; errorMessage?: string };
+    if (cause.errorMessage) detail = cause.errorMessage;
+  } catch {
+    // A plain-text cause is kept as it is.
+  }
+  const code = isErrorCode(error.Error) ? error.Error : `PIPELINE_FAILED`;
+  return { code, detail: code === error.Error ? detail : `${error.Error}: ${detail}` };
+}
+
+/** Run records in ascending ingest-date order. */
+export const byIngestDate = (a: RunRecord, b: RunRecord): number =>
+  a.ingest_date < b.ingest_date ? -1 : a.ingest_date > b.ingest_date ? 1 : 0;
