@@ -5,6 +5,7 @@ import { isCalendarDate } from '../core/calendar';
 import { CONTRACT } from '../core/contract';
 import { environmentNames, readProjectContext } from '../core/environments';
 import { parseQuarter } from '../core/quarter';
+import type { LocalGlue } from '../runner/local/local-glue';
 
 /** A usage error: one line on stderr, exit 2, nothing changed. */
 export class UsageError extends Error {
@@ -21,6 +22,11 @@ export interface CliIo {
   readonly cwd: string;
   /** Repository root (cdk.json, sql/, glue/). */
   readonly root: string;
+  /**
+   * The local Glue service local runs send their job runs to (tests share one between runs).
+   * @default one per run, stopped at its end
+   */
+  readonly localGlue?: LocalGlue;
 }
 
 /** What a command's action reports: its exit code. */

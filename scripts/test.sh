@@ -10,8 +10,8 @@ echo "== lint" >&2
 npx --no-install eslint --max-warnings 0 .
 npx --no-install depcruise bin core lib lambdas runner cli tools bench test --config .dependency-cruiser.js >&2
 npx --no-install prettier --check --log-level warn "bin/**/*.ts" "core/**/*.ts" "lib/**/*.ts" "lambdas/**/*.ts" "runner/**/*.ts" "cli/**/*.ts" "tools/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
-.venv/bin/ruff check glue
-.venv/bin/ruff format --check glue
+.venv/bin/ruff check glue runner/local
+.venv/bin/ruff format --check glue runner/local
 echo "== cdk synth (cdk-nag AwsSolutions)" >&2
 npx --no-install cdk synth --quiet >/dev/null
 echo "== cfn-lint" >&2

@@ -32,6 +32,7 @@ async function runnerFor(options: RunOptions, io: CliIo): Promise<PipelineRunner
     lake,
     envName: options.env,
     maxQuarantineRatio: options.maxQuarantineRatio,
+    glue: io.localGlue,
   });
 }
 

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -19,6 +21,49 @@ export class GlueJobRunFailed extends Error {
   }
 }
 
+/** The environment of the local Glue Python: the job's package where Glue has `--extra-py-files`. */
+function glueEnvironment(root: string, python: string, packagePath?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYSPARK_PYTHON: python,
+    PYSPARK_DRIVER_PYTHON: python,
+    PYTHONUNBUFFERED: '1',
+  };
+  if (packagePath) {
+    // Spark's Python workers inherit the environment, so they import the package too.
+    env.PYTHONPATH = [path.join(root, packagePath), process.env.PYTHONPATH]
+      .filter((p): p is string => Boolean(p))
+      .join(path.delimiter);
+  }
+  return env;
+}
+
+/** Keeps the last lines a process wrote, for the error of a failed run. */
+class OutputTail {
+  private lines: string[] = [];
+
+  constructor(private onLine?: (line: string) => void) {}
+
+  add(chunk: Buffer): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      this.onLine?.(line);
+      this.lines.push(line);
+      if (this.lines.length > 40) this.lines.shift();
+    }
+  }
+
+  last(n: number): string {
+    return this.lines.slice(-n).join('\n');
+  }
+
+  /** Starts over, passing further lines to `onLine`. */
+  clear(onLine?: (line: string) => void): void {
+    this.lines = [];
+    this.onLine = onLine;
+  }
+}
+
 /**
  * Runs the Glue script as Glue would: `--name value` arguments (job defaults overlaid with the
  * run's own), on PySpark `local[*]`, with the job's package directory on PYTHONPATH where Glue has
@@ -33,43 +78,144 @@ export async function runGlueScript(options: {
   onLine?: (line: string) => void;
 }): Promise<{ durationMs: number }> {
   const started = Date.now();
-  const args = [path.join(options.root, options.script)];
-  for (const [name, value] of Object.entries(options.arguments)) args.push(name, value);
   const python = localPython(options.root);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PYSPARK_PYTHON: python,
-    PYSPARK_DRIVER_PYTHON: python,
-    PYTHONUNBUFFERED: '1',
-  };
-  if (options.packagePath) {
-    // Spark's Python workers inherit the environment, so they import the package too.
-    env.PYTHONPATH = [path.join(options.root, options.packagePath), process.env.PYTHONPATH]
-      .filter((p): p is string => Boolean(p))
-      .join(path.delimiter);
-  }
-  const child = spawn(python, args, {
+  const child = spawn(python, [path.join(options.root, options.script), ...jobArguments(options.arguments)], {
     cwd: options.root,
-    env,
+    env: glueEnvironment(options.root, python, options.packagePath),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const tail: string[] = [];
-  const keep = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      options.onLine?.(line);
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-    }
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  const tail = new OutputTail(options.onLine);
+  child.stdout.on('data', (chunk: Buffer) => tail.add(chunk));
+  child.stderr.on('data', (chunk: Buffer) => tail.add(chunk));
   const code: number = await new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) {
-    throw new GlueJobRunFailed(`Glue job ${options.script} exited with ${code}:\n${tail.slice(-15).join('\n')}`);
+    throw new GlueJobRunFailed(`Glue job ${options.script} exited with ${code}:\n${tail.last(15)}`);
   }
   return { durationMs: Date.now() - started };
+}
+
+/** Glue's `--name value` job arguments. */
+const jobArguments = (args: Record<string, string>): string[] =>
+  Object.entries(args).flatMap(([name, value]) => [name, value]);
+
+/** The Python host that serves the job runs of one execution (runner/local/glue_job_host.py). */
+const HOST_SCRIPT = path.join(__dirname, 'glue_job_host.py');
+
+/**
+ * Glue job runs of one execution, served by one long-lived Python process and so one Spark
+ * session (a JVM start is most of a small run's time). Each run still goes through the entry
+ * script's `main(argv)` with the same arguments as a run of its own; runs are served one at a
+ * time, in order. In AWS each run is its own Glue job run.
+ */
+export class GlueJobHost {
+  private child?: ChildProcess;
+  private replies?: AsyncIterator<string>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly tail = new OutputTail();
+  private exited?: string;
+
+  constructor(
+    private readonly root: string,
+    /** The directory of the job's Python package, relative to `root`. */
+    private readonly packagePath?: string,
+  ) {}
+
+  /** Runs the Glue script once with `arguments`; a failed run rejects with {@link GlueJobRunFailed}. */
+  run(options: {
+    script: string;
+    arguments: Record<string, string>;
+    onLine?: (line: string) => void;
+  }): Promise<{ durationMs: number }> {
+    const result = this.queue.then(() => this.serve(options));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Stops the host (and its Spark session). */
+  close(): void {
+    this.child?.stdin?.end();
+    this.child?.kill('SIGTERM');
+    this.child = undefined;
+  }
+
+  private start(): void {
+    const python = localPython(this.root);
+    const child = spawn(python, [HOST_SCRIPT], {
+      cwd: this.root,
+      env: glueEnvironment(this.root, python, this.packagePath),
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => this.tail.add(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.tail.add(chunk));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.exited = `the local Glue host exited (${signal ?? code})`;
+    });
+    child.on('error', (error) => {
+      if (this.child === child) this.exited = `the local Glue host failed to start: ${error.message}`;
+    });
+    this.child = child;
+    this.replies = createInterface({ input: child.stdio[3] as Readable })[Symbol.asyncIterator]();
+  }
+
+  private async serve(options: {
+    script: string;
+    arguments: Record<string, string>;
+    onLine?: (line: string) => void;
+  }): Promise<{ durationMs: number }> {
+    if (!this.child || this.exited) {
+      this.exited = undefined;
+      this.start();
+    }
+    const started = Date.now();
+    this.tail.clear(options.onLine);
+    const request = { script: path.join(this.root, options.script), args: jobArguments(options.arguments) };
+    (this.child!.stdin as Writable).write(`${JSON.stringify(request)}\n`);
+    const next = await this.replies!.next();
+    const output = this.tail.last(15);
+    this.tail.clear();
+    if (next.done) {
+      this.child = undefined;
+      throw new GlueJobRunFailed(
+        `Glue job ${options.script}: ${this.exited ?? 'the local Glue host ended'}:\n${output}`,
+      );
+    }
+    const reply = JSON.parse(next.value) as { ok: boolean; error?: string };
+    if (!reply.ok) {
+      throw new GlueJobRunFailed(
+        `Glue job ${options.script} failed:\n${(reply.error ?? '').split('\n').slice(-15).join('\n')}`,
+      );
+    }
+    return { durationMs: Date.now() - started };
+  }
+}
+
+/** The local Glue service of one execution (or of several, when shared): one host per job package. */
+export class LocalGlue {
+  private readonly hosts = new Map<string, GlueJobHost>();
+
+  constructor(private readonly root: string) {}
+
+  /** Runs a Glue job's script once, as a job run of the job would. */
+  run(options: {
+    script: string;
+    packagePath?: string;
+    arguments: Record<string, string>;
+    onLine?: (line: string) => void;
+  }): Promise<{ durationMs: number }> {
+    const key = options.packagePath ?? '';
+    let host = this.hosts.get(key);
+    if (!host) {
+      host = new GlueJobHost(this.root, options.packagePath);
+      this.hosts.set(key, host);
+    }
+    return host.run(options);
+  }
+
+  close(): void {
+    for (const host of this.hosts.values()) host.close();
+    this.hosts.clear();
+  }
 }

@@ -13,7 +13,7 @@ import { LOCAL_HANDLERS } from './handlers';
 import { acquireLakeLock } from './lake-lock';
 import { localPath, parseS3Uri } from './lake-paths';
 import { LocalAthena } from './local-athena';
-import { runGlueScript } from './local-glue';
+import { LocalGlue } from './local-glue';
 import { type CfnTemplate, type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from './template-resolver';
 
 type Json = unknown;
@@ -37,6 +37,11 @@ export interface LocalRunOptions {
   /** One line per state. */
   readonly progress?: (line: string) => void;
   readonly wrapTask?: TaskWrapper;
+  /**
+   * The local Glue service the execution's job runs go to (tests share one between runs).
+   * @default one for this execution, stopped at its end
+   */
+  readonly glue?: LocalGlue;
   /** Milliseconds between retries (tests make them instant). @default the definition's backoff */
   readonly retryIntervalMs?: number;
 }
@@ -55,7 +60,9 @@ function athenaCsv(columns: string[], rows: (string | null)[][]): string {
 /** Binds every Task state of the definition to its local stand-in. */
 export function localTaskBindings(
   pipeline: ResolvedPipeline,
-  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress' | 'wrapTask'>,
+  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress' | 'wrapTask'> & {
+    readonly glue: LocalGlue;
+  },
 ): Record<string, (input: Json) => Promise<Json>> {
   const store = new FsObjectStore(options.lake);
   const states = (pipeline.definition.States ?? {}) as Record<string, { Type: string; Resource?: string }>;
@@ -73,7 +80,7 @@ function bindTask(
   resource: string,
   pipeline: ResolvedPipeline,
   store: FsObjectStore,
-  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress'>,
+  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress'> & { readonly glue: LocalGlue },
 ): (input: Json) => Promise<Json> {
   const fn = pipeline.functions[resource];
   if (fn) {
@@ -95,8 +102,7 @@ function bindTask(
         for (const [k, v] of Object.entries({ ...job.defaultArguments, ...(Arguments ?? {}) })) {
           args[k] = localPath(options.lake, v);
         }
-        const { durationMs } = await runGlueScript({
-          root: options.root,
+        const { durationMs } = await options.glue.run({
           script: job.script,
           packagePath: job.packagePath,
           arguments: args,
@@ -162,14 +168,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const templates = options.templates ?? synthesizeTemplates({ root: options.root, envName: options.envName });
   const pipeline = resolvePipeline(templates);
   const release = acquireLakeLock(options.lake);
+  const glue = options.glue ?? new LocalGlue(options.root);
   try {
-    return await execute(pipeline, options);
+    return await execute(pipeline, { ...options, glue });
   } finally {
+    if (!options.glue) glue.close();
     release();
   }
 }
 
-async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions): Promise<LocalRunResult> {
+async function execute(
+  pipeline: ResolvedPipeline,
+  options: LocalRunOptions & { readonly glue: LocalGlue },
+): Promise<LocalRunResult> {
   const executionName = `local-${new Date()
     .toISOString()
     .replace(/[-:.TZ]/g, '')

@@ -1,7 +1,7 @@
 import { REQUIRED_COLUMNS } from '../../core/contract';
 import { type LocalRunResult, runLocal } from '../../runner/local/local-runner';
 import { type CfnTemplate, synthesizeTemplates } from '../../runner/local/template-resolver';
-import { ROOT } from '../helpers/cli';
+import { ROOT, sharedLocalGlue } from '../helpers/cli';
 import { contentState, FaultPlan, GlueReplay, notifications, type TaskFault } from '../helpers/faults';
 import { csvFile, landFiles, tempLake } from '../helpers/lake';
 import { publishedFiles } from '../helpers/lake-state';
@@ -81,6 +81,7 @@ async function execute(lake: string, input: Record<string, string>, plan: FaultP
     templates,
     wrapTask: plan.wrap,
     retryIntervalMs: 0,
+    glue: sharedLocalGlue(),
     progress: process.env.FAULT_MATRIX_PROGRESS ? (l) => process.stderr.write(`${l}\n`) : undefined,
   });
   if (process.env.FAULT_MATRIX_PROGRESS)

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { main } from '../../cli/program';
+import { LocalGlue } from '../../runner/local/local-glue';
 
 // Lakes come from ./lake; re-exported for the tests that import it from here (test/tools/generate.test.ts).
 export { tempLake } from './lake';
@@ -12,6 +13,17 @@ export interface CliResult {
   readonly stdout: string;
   readonly stderr: string;
 }
+
+/**
+ * The local Glue service of this test file: the in-process runs of a file share one Spark session
+ * (as the runs of one execution do), stopped after the file's tests.
+ */
+let sharedGlue: LocalGlue | undefined;
+afterAll(() => {
+  sharedGlue?.close();
+  sharedGlue = undefined;
+});
+export const sharedLocalGlue = (): LocalGlue => (sharedGlue ??= new LocalGlue(ROOT));
 
 /** Runs the real CLI entry (`main`) in-process, capturing its streams. */
 export async function txlake(args: string[], cwd: string = ROOT): Promise<CliResult> {
@@ -27,6 +39,7 @@ export async function txlake(args: string[], cwd: string = ROOT): Promise<CliRes
     env: {},
     cwd,
     root: ROOT,
+    localGlue: sharedLocalGlue(),
   });
   return { code, stdout, stderr };
 }

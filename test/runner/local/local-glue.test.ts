@@ -1,0 +1,79 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { GlueJobHost, GlueJobRunFailed } from '../../../runner/local/local-glue';
+import { ROOT } from '../../helpers/cli';
+import { tempDirs } from '../../helpers/lake';
+
+/**
+ * A stand-in Glue entry: main(argv) appends its arguments and its process id to a file, raises
+ * when asked to and exits the whole process when asked to.
+ */
+const ENTRY = `
+import os, sys
+
+def main(argv):
+    out, action = argv[argv.index("--out") + 1], argv[argv.index("--action") + 1]
+    with open(out, "a") as f:
+        f.write(f"{os.getpid()} {action}\\n")
+    print(f"ran {action}")
+    if action == "raise":
+        raise ValueError("the job failed on purpose")
+    if action == "exit":
+        os._exit(3)
+`;
+
+describe('GlueJobHost', () => {
+  const dirs = tempDirs('glue-host-');
+  let host: GlueJobHost | undefined;
+  afterEach(() => host?.close());
+
+  const setUp = (): { script: string; out: string } => {
+    const dir = dirs();
+    const script = path.join(dir, 'entry.py');
+    writeFileSync(script, ENTRY);
+    return { script: path.relative(ROOT, script), out: path.join(dir, 'runs.txt') };
+  };
+  const lines = (out: string): string[][] =>
+    readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
+
+  test('serves every run in one process, in order, with each run its own arguments and output', async () => {
+    const { script, out } = setUp();
+    host = new GlueJobHost(ROOT);
+    const seen: string[] = [];
+    const runs = ['a', 'b', 'c'].map((action) =>
+      host!.run({ script, arguments: { '--out': out, '--action': action }, onLine: (l) => seen.push(l) }),
+    );
+    await Promise.all(runs);
+    const written = lines(out);
+    expect(written.map((l) => l[1])).toEqual(['a', 'b', 'c']);
+    expect(new Set(written.map((l) => l[0])).size).toBe(1);
+    expect(seen).toEqual(['ran a', 'ran b', 'ran c']);
+  });
+
+  test('a run that raises fails with its error, and the host serves the next run', async () => {
+    const { script, out } = setUp();
+    host = new GlueJobHost(ROOT);
+    const failed = host.run({ script, arguments: { '--out': out, '--action': 'raise' } });
+    await expect(failed).rejects.toThrow(GlueJobRunFailed);
+    await expect(failed).rejects.toThrow(/the job failed on purpose/);
+    await host.run({ script, arguments: { '--out': out, '--action': 'after' } });
+    const written = lines(out);
+    expect(written.map((l) => l[1])).toEqual(['raise', 'after']);
+    expect(written[0][0]).toBe(written[1][0]);
+  });
+
+  test('a run that ends the process fails; the next run gets a new host', async () => {
+    const { script, out } = setUp();
+    host = new GlueJobHost(ROOT);
+    await expect(host.run({ script, arguments: { '--out': out, '--action': 'exit' } })).rejects.toThrow(
+      /local Glue host/,
+    );
+    await host.run({ script, arguments: { '--out': out, '--action': 'after' } });
+    const written = lines(out);
+    expect(written.map((l) => l[1])).toEqual(['exit', 'after']);
+    expect(written[0][0]).not.toBe(written[1][0]);
+  });
+});
