@@ -1,11 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { readProjectContext } from '../../core/environments';
 import { HANDLER_METADATA_KEY } from '../../lib/constructs/pipeline-function';
 import { PACKAGE_METADATA_KEY, SCRIPT_METADATA_KEY } from '../../lib/constructs/ingestion-job';
 import { LAYER_METADATA_KEY } from '../../lib/constructs/medallion-storage';
 import { addTxlakeStacks } from '../../lib/txlake-app';
+import { cachedSynthesis } from './template-cache';
 
 /** Fake identity of the local "account": ARNs must look real for the ASL, never reach AWS. */
 export const LOCAL_REGION = 'us-east-1';
@@ -46,24 +48,21 @@ export interface ResolvedTable {
   readonly partitionKeys: { name: string; type: string }[];
 }
 
-/** Reads cdk.json's context so local synthesis sees the same settings as `cdk synth`. */
-export function projectContext(root: string): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
-  return cdkJson.context ?? {};
-}
-
 /**
  * Synthesizes the CDK app in-process (bundling skipped: local mode runs the handler sources) and
- * returns the templates of its stacks.
+ * returns the templates of its stacks; cached by the app's sources (./template-cache).
  */
 export function synthesizeTemplates(options: { root: string; envName?: string }): CfnTemplate[] {
+  return cachedSynthesis(options, () => synthesizeUncached(options));
+}
+
+/** The same, always synthesizing (tests that change the app build their own). */
+export function synthesizeUncached(options: { root: string; envName?: string }): CfnTemplate[] {
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'txlake-synth-'));
   try {
     const app = new App({
       outdir,
-      context: { ...projectContext(options.root), 'aws:cdk:bundling-stacks': [] },
+      context: { ...readProjectContext(options.root), 'aws:cdk:bundling-stacks': [] },
     });
     const { storage, pipeline } = addTxlakeStacks(app, options.envName);
     const assembly = app.synth();

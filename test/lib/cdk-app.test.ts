@@ -1,14 +1,15 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CONTRACT } from '../../core/contract';
-import { type CfnTemplate, projectContext, resolvePipeline } from '../../runner/local/template-resolver';
+import { readProjectContext } from '../../core/environments';
+import { type CfnTemplate, resolvePipeline } from '../../runner/local/template-resolver';
 import { addTxlakeStacks } from '../../lib/txlake-app';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
 
 function synth(envName = 'dev'): { storage: Template; pipeline: Template } {
-  const app = new App({ context: { ...projectContext(root), 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { ...readProjectContext(root), 'aws:cdk:bundling-stacks': [] } });
   const stacks = addTxlakeStacks(app, envName);
   return { storage: Template.fromStack(stacks.storage), pipeline: Template.fromStack(stacks.pipeline) };
 }

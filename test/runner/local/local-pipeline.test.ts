@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { runLocal } from '../../../runner/local/local-runner';
-import { type CfnTemplate, projectContext } from '../../../runner/local/template-resolver';
+import { type CfnTemplate } from '../../../runner/local/template-resolver';
+import { readProjectContext } from '../../../core/environments';
 import { addTxlakeStacks } from '../../../lib/txlake-app';
 import { CASE_STUDY_Q1_HISTORY } from '../../helpers/case-study';
 import { ROOT, txlake } from '../../helpers/cli';
@@ -74,7 +75,7 @@ describe('the sample quarter through the real local state machine', () => {
 describe('local mode runs the ASL synthesized from the CDK code', () => {
   /** Synthesizes the real app; `retryAttempts` reaches PipelineStateMachine as in a deployment. */
   function templates(stepRetryAttempts?: number): CfnTemplate[] {
-    const context = projectContext(ROOT) as { 'txlake:environments': Record<string, Record<string, unknown>> };
+    const context = readProjectContext(ROOT) as { 'txlake:environments': Record<string, Record<string, unknown>> };
     const environments = structuredClone(context['txlake:environments']);
     if (stepRetryAttempts !== undefined) environments.dev.stepRetryAttempts = stepRetryAttempts;
     const app = new App({
