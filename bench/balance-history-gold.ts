@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { monthOfKey } from '../core/lake-layout';
+import { GOLD_REFRESH_PREFIX, monthOfKey } from '../core/lake-layout';
 import { loadSql } from '../core/sql-files';
 import { publishGold } from '../lambdas/publish-gold/core';
 import { FsObjectStore } from '../runner/local/fs-object-store';
@@ -46,7 +46,9 @@ export async function buildGold(
   const t0 = performance.now();
   const { athena } = await openAthena(lake, opts);
   try {
-    await athena.execute(loadSql('gold_monthly_balances', { STAGING_BUCKET: BUCKETS.staging }), [firstMonth]);
+    await athena.execute(loadSql('gold_monthly_balances', { STAGING_BUCKET: BUCKETS.staging, GOLD_REFRESH_PREFIX }), [
+      firstMonth,
+    ]);
   } finally {
     athena.close();
   }

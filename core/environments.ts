@@ -29,6 +29,11 @@ export const environmentSchema = z
     currencies: z.array(z.string().regex(/^[A-Z]{3}$/)).optional(),
     /** Attempts of a step on transient service errors (exponential backoff); default 3. */
     stepRetryAttempts: z.number().int().min(0).max(10).optional(),
+    /**
+     * Concurrent executions reserved for each Lambda step; default 2. An account keeps at least
+     * 10 unreserved, so one with a concurrency limit under 22 needs a smaller value.
+     */
+    lambdaReservedConcurrency: z.number().int().min(1).max(100).optional(),
   })
   .strict();
 

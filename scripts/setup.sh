@@ -41,6 +41,16 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# checkov (the test command's IaC scanner) in its own environment: its pins differ from cfn-lint's.
+scan_stamp=.venv/scan/.requirements.sha
+scan_want=$(sha256sum tools/requirements-scan.txt | cut -d' ' -f1)
+if [ ! -x .venv/scan/bin/checkov ] || [ "$(cat "$scan_stamp" 2>/dev/null)" != "$scan_want" ]; then
+  echo "txlake setup: creating the scanner environment (.venv/scan)" >&2
+  "$PYTHON" -m venv .venv/scan
+  .venv/scan/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-scan.txt >&2
+  echo "$scan_want" > "$scan_stamp"
+fi
+
 classpath=tools/trino-parser/target/classpath.txt
 if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; then
   command -v mvn >/dev/null || fail "Maven 3 is required to fetch Trino's SQL parser (tools/trino-parser); 'mvn' is not on PATH"

@@ -16,6 +16,8 @@ echo "== cdk synth (cdk-nag AwsSolutions)" >&2
 npx --no-install cdk synth --quiet >/dev/null
 echo "== cfn-lint" >&2
 .venv/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json >&2
+echo "== checkov (.checkov.yaml)" >&2
+.venv/scan/bin/checkov --config-file .checkov.yaml >&2
 echo "== pytest (Glue job on local Spark)" >&2
 .venv/bin/python -m pytest glue/tests -q
 echo "== jest" >&2

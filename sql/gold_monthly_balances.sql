@@ -15,7 +15,8 @@
 -- horizon. '9999-12' sorts after every real month, so publish-gold (which replaces every gold
 -- partition from the first month to recompute on) swaps it in with the monthly rows.
 --
--- {{STAGING_BUCKET}} is substituted at deployment time (tests substitute their own value).
+-- {{STAGING_BUCKET}} and {{GOLD_REFRESH_PREFIX}} (core/lake-layout.ts) are substituted at
+-- deployment time (tests substitute their own values).
 -- Parameters (Athena ExecutionParameters, positional):
 --   1: the first month to recompute, 'YYYY-MM' (e.g. '2024-01')
 -- Earlier months are still read to compute the opening balances, only their rows are not written.
@@ -83,5 +84,5 @@ UNLOAD (
   FROM pairs p
   CROSS JOIN horizon h
 )
-TO 's3://{{STAGING_BUCKET}}/gold-refresh/'
+TO 's3://{{STAGING_BUCKET}}/{{GOLD_REFRESH_PREFIX}}'
 WITH (format = 'PARQUET', partitioned_by = ARRAY['year', 'month'])

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -14,6 +15,15 @@ export interface PipelineFunctionProps {
   readonly description: string;
   /** Environment variables (bucket names, settings). */
   readonly environment: Readonly<Record<string, string>>;
+  /** Encrypts the function's environment variables at rest and its log group (the lake key). */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * Concurrent executions reserved for (and limiting) the step. The pipeline runs one execution
+   * at a time and a step once per date, so a small number is enough; it also keeps a runaway
+   * caller from starving the account's other functions.
+   * @default 2
+   */
+  readonly reservedConcurrency?: number;
   /**
    * A step taking longer fails instead of hanging.
    * @default 5
@@ -48,6 +58,7 @@ export class PipelineFunction extends Construct {
     this.handlerName = props.handlerName;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: (props.logRetentionDays ?? 30) as logs.RetentionDays,
+      encryptionKey: props.encryptionKey,
     });
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', '..', 'lambdas', props.handlerName, 'handler.ts'),
@@ -58,6 +69,8 @@ export class PipelineFunction extends Construct {
       memorySize: props.memorySizeMb ?? 1024,
       timeout: Duration.minutes(props.timeoutMinutes ?? 5),
       tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrency ?? 2,
+      environmentEncryption: props.encryptionKey,
       logGroup,
       environment: {
         ...props.environment,
@@ -69,6 +82,24 @@ export class PipelineFunction extends Construct {
       projectRoot: path.join(__dirname, '..', '..'),
       depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
     });
-    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handlerName);
+    // The function reads its environment through the key it is encrypted with.
+    props.encryptionKey.grant(this.function, 'kms:Decrypt');
+    const cfn = this.function.node.defaultChild as lambda.CfnFunction;
+    cfn.addMetadata(HANDLER_METADATA_KEY, props.handlerName);
+    // Checks of checkov (scripts/test.sh, .checkov.yaml) that do not apply, each with its reason.
+    cfn.addMetadata('checkov', {
+      skip: [
+        {
+          id: 'CKV_AWS_116',
+          comment:
+            'Step Functions invokes the step synchronously (RequestResponse): a DLQ only applies to asynchronous invocations; failures go to the state machine Catch (RecordFailed).',
+        },
+        {
+          id: 'CKV_AWS_117',
+          comment:
+            'The step only calls S3, CloudWatch and X-Ray over their public TLS endpoints and reaches no VPC resource; a VPC would add NAT or endpoints and no isolation.',
+        },
+      ],
+    });
   }
 }

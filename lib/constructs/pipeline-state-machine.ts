@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as glue from 'aws-cdk-lib/aws-glue';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -7,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { IAnalyticsWorkgroup } from './analytics-workgroup';
+import { AthenaQueryTask } from './athena-query-task';
 import { GlueJobRunTask } from './glue-job-run-task';
 import type { ILakeCatalog } from './lake-catalog';
 
@@ -35,6 +37,8 @@ export interface PipelineStateMachineProps {
   /** Execution parameters of the balance history for the reporting quarter. */
   readonly reportParameters: string[];
   readonly topic: sns.ITopic;
+  /** Encrypts the execution log group (the lake key). */
+  readonly logKey: kms.IKey;
   /**
    * Attempts of a step on transient errors (exponential backoff).
    * @default 3
@@ -170,11 +174,11 @@ export class PipelineStateMachine extends Construct {
     const publish = invoke('Publish', f.publish, { ingest_date: date, run_id: runId }, '$.current.publish');
 
     const refreshGold = retryTransient(
-      new tasks.AthenaStartQueryExecution(this, 'RefreshGold', {
+      new AthenaQueryTask(this, 'RefreshGold', {
         queryString: props.goldRefreshSql,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
         workGroup: props.workgroup.workgroupName,
-        queryExecutionContext: { databaseName: props.catalog.databaseName },
+        databaseName: props.catalog.databaseName,
         executionParameters: sfn.JsonPath.listAt('$.current.publish.gold_parameters'),
         resultPath: sfn.JsonPath.DISCARD,
         taskTimeout: sfn.Timeout.duration(Duration.minutes(30)),
@@ -188,11 +192,11 @@ export class PipelineStateMachine extends Construct {
       '$.current.gold',
     );
     const balanceReport = retryTransient(
-      new tasks.AthenaStartQueryExecution(this, 'BalanceReport', {
+      new AthenaQueryTask(this, 'BalanceReport', {
         queryString: props.balanceHistorySql,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
         workGroup: props.workgroup.workgroupName,
-        queryExecutionContext: { databaseName: props.catalog.databaseName },
+        databaseName: props.catalog.databaseName,
         executionParameters: props.reportParameters,
         resultSelector: {
           output_location: sfn.JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation'),
@@ -271,6 +275,7 @@ export class PipelineStateMachine extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: (props.logRetentionDays ?? 30) as logs.RetentionDays,
+      encryptionKey: props.logKey,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: `txlake-${props.envName}-pipeline`,

@@ -70,6 +70,8 @@ export class PipelineStack extends Stack {
         handlerName,
         description,
         environment,
+        encryptionKey: key,
+        reservedConcurrency: settings.lambdaReservedConcurrency,
         metricsNamespace,
         logRetentionDays: settings.logRetentionDays,
       });
@@ -116,10 +118,14 @@ export class PipelineStack extends Stack {
       job: job.job,
       workgroup: props.workgroup,
       catalog: props.catalog,
-      goldRefreshSql: loadSql('gold_monthly_balances', { STAGING_BUCKET: buckets.staging.bucketName }),
+      goldRefreshSql: loadSql('gold_monthly_balances', {
+        STAGING_BUCKET: buckets.staging.bucketName,
+        GOLD_REFRESH_PREFIX,
+      }),
       balanceHistorySql: loadSql('balance_history'),
       reportParameters: balanceHistoryParameters(settings.reportQuarter),
       topic: this.topic,
+      logKey: key,
       logRetentionDays: settings.logRetentionDays,
       retryAttempts: settings.stepRetryAttempts,
     });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import contract from '../../contract/transactions.v1.json';
+import { GOLD_REFRESH_PREFIX } from '../../core/lake-layout';
 import { LocalAthena, LocalTable, quarterParameters } from '../../runner/local/local-athena';
 
 export const STAGING_BUCKET = 'txlake-test-staging';
@@ -85,7 +86,9 @@ export function table(name: TableName, location: string): LocalTable {
 
 export function readSql(file: string): string {
   const text = fs.readFileSync(path.join(__dirname, '..', '..', 'sql', file), 'utf8');
-  return text.replace(/\{\{STAGING_BUCKET\}\}/g, STAGING_BUCKET);
+  return text
+    .replace(/\{\{STAGING_BUCKET\}\}/g, STAGING_BUCKET)
+    .replace(/\{\{GOLD_REFRESH_PREFIX\}\}/g, GOLD_REFRESH_PREFIX);
 }
 
 /** s3://STAGING_BUCKET/key → <root>/key; anything else is an error. */
@@ -115,7 +118,7 @@ export async function refreshGold(
   } finally {
     athena.close();
   }
-  return path.join(staging, 'gold-refresh');
+  return path.join(staging, GOLD_REFRESH_PREFIX);
 }
 
 /** Runs `fn` on a LocalAthena whose gold_monthly_balances table is `goldDir`. */

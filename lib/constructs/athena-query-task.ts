@@ -1,0 +1,60 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+export interface AthenaQueryTaskProps extends Omit<
+  tasks.AthenaStartQueryExecutionProps,
+  'workGroup' | 'queryExecutionContext' | 'resultConfiguration'
+> {
+  /** The workgroup the query runs in; it enforces the result location and its encryption. */
+  readonly workGroup: string;
+  /** The Glue database the query's unqualified table names resolve in (the AwsDataCatalog). */
+  readonly databaseName: string;
+}
+
+/**
+ * An Athena StartQueryExecution task with least-privilege permissions. The state is rendered
+ * exactly as by AthenaStartQueryExecution (same ASL); only the policy differs. CDK's task grants
+ * `s3:GetObject`/`s3:PutObject`/`s3:ListBucket`/`s3:CreateBucket` and `lakeformation:GetDataAccess`
+ * on `*`, and Glue catalog writes (CreateTable, DeleteDatabase, …) on the database; this task
+ * grants only the workgroup's query actions and read access to the database's catalog entries.
+ * S3 and KMS access (the tables' prefixes, the refresh output, the results bucket and the lake key)
+ * is granted by the stack through MedallionStorage, per prefix. The lake is not governed by Lake
+ * Formation, so `lakeformation:GetDataAccess` is not needed.
+ */
+export class AthenaQueryTask extends tasks.AthenaStartQueryExecution {
+  protected override readonly taskPolicies: iam.PolicyStatement[];
+
+  constructor(scope: Construct, id: string, props: AthenaQueryTaskProps) {
+    super(scope, id, {
+      ...props,
+      workGroup: props.workGroup,
+      queryExecutionContext: { databaseName: props.databaseName },
+    });
+    const stack = Stack.of(this);
+    this.taskPolicies = [
+      new iam.PolicyStatement({
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:StopQueryExecution',
+          'athena:GetQueryResults',
+        ],
+        resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroup })],
+      }),
+      new iam.PolicyStatement({
+        actions: ['athena:GetDataCatalog'],
+        resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })],
+      }),
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog', arnFormat: ArnFormat.NO_RESOURCE_NAME }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName }),
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${props.databaseName}/*` }),
+        ],
+      }),
+    ];
+  }
+}
