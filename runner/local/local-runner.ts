@@ -10,6 +10,7 @@ import { byIngestDate, type RunRecord } from '../../core/run-record';
 import type { PipelineRunner, RunOutcome } from '../pipeline-runner';
 import { fromAthenaLiteral } from '../../core/quarter';
 import { LOCAL_HANDLERS } from './handlers';
+import { ExecutionAccount, type LocalExecutionEvent, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES } from './execution-quota';
 import { acquireLakeLock } from './lake-lock';
 import { localPath, parseS3Uri } from './lake-paths';
 import { LocalAthena } from './local-athena';
@@ -48,6 +49,8 @@ export interface LocalRunOptions {
 
 export interface LocalRunResult extends RunOutcome {
   readonly executionId: string;
+  /** What the execution used of Step Functions' per-execution quotas, counted as AWS counts. */
+  readonly quota: { readonly events: number; readonly largestPayloadBytes: number };
 }
 
 function athenaCsv(columns: string[], rows: (string | null)[][]): string {
@@ -208,7 +211,15 @@ async function execute(
       },
     } as never,
   });
-  const progress = followProgress(execution.eventLogs, options.progress);
+  // Step Functions' per-execution quotas, kept as AWS keeps them: over one, the execution stops.
+  const account = new ExecutionAccount(
+    (pipeline.definition.States ?? {}) as Record<string, { Type: string; Resource?: string }>,
+  );
+  const progress = followProgress(execution.eventLogs, options.progress, (event) => {
+    const wasExceeded = account.exceeded;
+    account.record(event);
+    if (!wasExceeded && account.exceeded) execution.abort();
+  });
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let failure: { code: string; detail: string } | undefined;
   try {
@@ -219,6 +230,13 @@ async function execute(
     failure = { code: e.cause?.name ?? e.name ?? 'EXECUTION_FAILED', detail: e.cause?.message ?? e.message ?? '' };
   }
   await progress;
+  if (account.exceeded) {
+    status = 'FAILED';
+    failure = account.exceeded;
+  }
+  options.progress?.(
+    `execution ${executionName}: ${account.events} of ${MAX_HISTORY_EVENTS} history events, largest payload ${account.largestPayloadBytes} of ${MAX_PAYLOAD_BYTES} bytes`,
+  );
   const store = new FsObjectStore(options.lake);
   const records: RunRecord[] = [];
   for (const entry of await store.list('staging', runRecordsPrefix(executionId))) {
@@ -230,15 +248,21 @@ async function execute(
     executionId,
     status,
     records,
-    ...(failure && records.every((r) => r.status !== 'FAILED') ? { error: failure } : {}),
+    quota: { events: account.events, largestPayloadBytes: account.largestPayloadBytes },
+    ...(failure && (account.exceeded || records.every((r) => r.status !== 'FAILED')) ? { error: failure } : {}),
   };
 }
 
 /** One progress line per state, with the date being processed and the time it took. */
-async function followProgress(events: AsyncGenerator<unknown>, print?: (line: string) => void): Promise<void> {
+async function followProgress(
+  events: AsyncGenerator<unknown>,
+  print: ((line: string) => void) | undefined,
+  onEvent: (event: LocalExecutionEvent) => void,
+): Promise<void> {
   const entered = new Map<string, number>();
   let date = '';
   for await (const raw of events) {
+    onEvent(raw as LocalExecutionEvent);
     const event = raw as {
       type: string;
       timestamp?: number;
