@@ -1,4 +1,5 @@
 import { CONTRACT } from './contract';
+import { sanitizeId } from './run-plan';
 
 /**
  * The lake's layout, in one place: every bucket layer, prefix, key and table name. The same keys
@@ -46,8 +47,8 @@ export const stagedRejectionsKey = (runId: string): string => `${runPrefix(runId
 export const jobCountsPrefix = (runId: string): string => `${runPrefix(runId)}counts/`;
 /** Where the Glue job stages one of its outputs (`silver`, `quarantine`, `condemned`). */
 export const stagedOutputPrefix = (runId: string, output: string): string => `${runPrefix(runId)}${output}/`;
-/** The claim of the first execution of a schedule tick (`id` is the sanitized tick time). */
-export const scheduleTickKey = (tickId: string): string => `schedule-ticks/${tickId}.json`;
+/** The claim of the first execution of a schedule tick (its scheduled time, as a safe id). */
+export const scheduleTickKey = (scheduledTime: string): string => `schedule-ticks/${sanitizeId(scheduledTime)}.json`;
 export const runRecordKey = (executionId: string, ingestDate: string): string =>
   `run-records/${executionId}/${ingestDate}.json`;
 export const runRecordsPrefix = (executionId: string): string => `run-records/${executionId}/`;

@@ -1,5 +1,5 @@
 import { scheduleTickKey } from '../../core/lake-layout';
-import { type ResolveContext, type ResolvedRun, resolveRun, sanitizeId } from '../../core/run-plan';
+import { type ResolveContext, type ResolvedRun, resolveRun } from '../../core/run-plan';
 import type { ObjectStore } from '../shared/object-store';
 
 /**
@@ -21,7 +21,7 @@ export async function resolveExecution(
   await deps.beforeClaim?.();
   const tick = (input as { scheduled_time?: unknown } | null)?.scheduled_time;
   if (typeof tick !== 'string') return resolved;
-  const claimKey = scheduleTickKey(sanitizeId(tick));
+  const claimKey = scheduleTickKey(tick);
   const claimed = await deps.store.putIfAbsent(
     deps.stagingBucket,
     claimKey,

@@ -1,13 +1,8 @@
 import { z } from 'zod';
-import { sanitizeId } from '../../core/run-plan';
-import { scheduleTickKey as tickKey } from '../../core/lake-layout';
 import { recoverPendingJournals } from '../shared/journal';
 import { makeHandler } from '../shared/powertools';
 import { type HandlerRuntime, lakeBuckets } from '../shared/runtime';
 import { resolveExecution } from './core';
-
-/** Where the first execution of a schedule tick leaves its claim. */
-export const scheduleTickKey = (scheduledTime: string): string => tickKey(sanitizeId(scheduledTime));
 
 const event = z.object({
   input: z.unknown(),

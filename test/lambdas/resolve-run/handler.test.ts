@@ -1,4 +1,5 @@
-import { handle, scheduleTickKey } from '../../../lambdas/resolve-run/handler';
+import { scheduleTickKey } from '../../../core/lake-layout';
+import { handle } from '../../../lambdas/resolve-run/handler';
 import { tempStoreLake } from '../../helpers/lake';
 
 const env = {
