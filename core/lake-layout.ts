@@ -34,9 +34,9 @@ export const GOLD_BALANCES_PREFIX = tablePrefix(TABLES.gold);
 export const GOLD_REFRESH_PREFIX = 'gold-refresh/';
 
 export const landingPrefix = (ingestDate: string): string => `${BRONZE_PREFIX}ingest_date=${ingestDate}/`;
-export const runPrefix = (runId: string): string => `runs/${runId}/`;
 /** Everything a run stages lives under this prefix of the staging bucket. */
 export const RUNS_PREFIX = 'runs/';
+export const runPrefix = (runId: string): string => `${RUNS_PREFIX}${runId}/`;
 /** The landing check's summary of a run (its own record count, accepted and rejected files). */
 export const landingSummaryKey = (runId: string): string => `${runPrefix(runId)}landing.json`;
 /** A rejected file's staged copy, before publish moves it to quarantine. */
@@ -49,9 +49,9 @@ export const jobCountsPrefix = (runId: string): string => `${runPrefix(runId)}co
 export const stagedOutputPrefix = (runId: string, output: string): string => `${runPrefix(runId)}${output}/`;
 /** The claim of the first execution of a schedule tick (its scheduled time, as a safe id). */
 export const scheduleTickKey = (scheduledTime: string): string => `schedule-ticks/${sanitizeId(scheduledTime)}.json`;
-export const runRecordKey = (executionId: string, ingestDate: string): string =>
-  `run-records/${executionId}/${ingestDate}.json`;
 export const runRecordsPrefix = (executionId: string): string => `run-records/${executionId}/`;
+export const runRecordKey = (executionId: string, ingestDate: string): string =>
+  `${runRecordsPrefix(executionId)}${ingestDate}.json`;
 export const rejectedFilesPrefix = (ingestDate: string): string => `files/ingest_date=${ingestDate}/`;
 export const rejectionsKey = (ingestDate: string): string =>
   `file_rejections/ingest_date=${ingestDate}/rejections.json`;
