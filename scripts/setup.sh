@@ -58,4 +58,11 @@ if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; the
   mvn -B -q -f tools/trino-parser/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
   touch "$classpath" # Maven leaves an unchanged file as it was
 fi
+iceberg_classpath=tools/iceberg-runtime/target/classpath.txt
+if [ ! -s "$iceberg_classpath" ] || [ tools/iceberg-runtime/pom.xml -nt "$iceberg_classpath" ]; then
+  command -v mvn >/dev/null || fail "Maven 3 is required to fetch the Iceberg Spark runtime (tools/iceberg-runtime); 'mvn' is not on PATH"
+  echo "txlake setup: resolving the Iceberg Spark runtime of Glue 5.0 (tools/iceberg-runtime)" >&2
+  mvn -B -q -f tools/iceberg-runtime/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
+  touch "$iceberg_classpath"
+fi
 echo "txlake setup: ready" >&2
