@@ -13,7 +13,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Contract, type TableContract, optionalSourceColumns, parseContract } from './contract';
 
-type Column = TableContract['columns'][number];
 
 const VERSION_FILE = /^transactions\.v([1-9][0-9]*)\.json$/;
 
@@ -24,7 +23,6 @@ const SOURCE_LAYERS: Readonly<Record<string, 'silver' | 'field'>> = {
   condemned: 'field',
 };
 
-const show = (c: Column): string => `${c.name} ${c.type}`;
 
 /**
  * Why `next` may not follow `previous` as the next contract version; empty when it may.
@@ -151,27 +149,21 @@ function checkTable(name: string, prev: TableContract, next: TableContract, next
     if (n.type !== p.type) out.push(`${where}: column '${p.name}' changed type from ${p.type} to ${n.type}`);
   });
 
-  // Names must stay unique across columns and partition keys.
+  // Names must stay unique.
   const seen = new Set<string>();
-  for (const c of [...next.columns, ...next.partitionKeys]) {
+  for (const c of next.columns) {
     if (seen.has(c.name)) out.push(`${where}: column '${c.name}' appears more than once`);
     seen.add(c.name);
   }
 
-  // Partition keys: unchanged (the layout of every existing partition depends on them).
-  const prevKeys = prev.partitionKeys.map(show);
-  const nextKeys = next.partitionKeys.map(show);
-  const keyCount = Math.max(prevKeys.length, nextKeys.length);
-  for (let i = 0; i < keyCount; i++) {
-    const p = prev.partitionKeys[i];
-    const n = next.partitionKeys[i];
-    if (p && n && show(p) === show(n)) continue;
-    if (p && !n) out.push(`${where}: partition key '${p.name}' was removed`);
-    else if (!p && n) out.push(`${where}: partition key '${n.name}' was added`);
-    else if (p && n && p.name === n.name) {
-      out.push(`${where}: partition key '${p.name}' changed type from ${p.type} to ${n.type}`);
-    } else if (p && n) {
-      out.push(`${where}: partition key '${p.name}' was replaced by '${n.name}' (partition keys cannot change)`);
+  // Partition spec: unchanged (Iceberg could evolve it, but every reader's partition filter relies on it).
+  const spec = (t: TableContract): string => t.partitionSpec.map((f) => `${f.transform}(${f.column})`).join(', ');
+  if (spec(prev) !== spec(next)) {
+    out.push(`${where}: partition spec changed from [${spec(prev)}] to [${spec(next)}] (partitioning cannot change)`);
+  }
+  for (const f of next.partitionSpec) {
+    if (!next.columns.some((c) => c.name === f.column)) {
+      out.push(`${where}: partition source column '${f.column}' is not a column of the table`);
     }
   }
 

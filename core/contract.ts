@@ -10,6 +10,9 @@ import contractJson from '../contract/transactions.v1.json';
  */
 const column = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), type: z.string().min(1) });
 
+/** Iceberg partition transforms the tables use. */
+export const PARTITION_TRANSFORMS = ['identity', 'month'] as const;
+
 const contractSchema = z.object({
   name: z.string(),
   version: z.number().int().positive(),
@@ -61,8 +64,10 @@ const contractSchema = z.object({
     z.object({
       layer: z.enum(['silver', 'quarantine', 'condemned', 'gold']),
       prefix: z.string(),
+      /** Every column of the table's data files, in Glue (Hive) type notation. */
       columns: z.array(column).min(1),
-      partitionKeys: z.array(column),
+      /** The Iceberg partition spec: source columns and their transforms. */
+      partitionSpec: z.array(z.object({ column: z.string(), transform: z.enum(PARTITION_TRANSFORMS) })),
     }),
   ),
 });

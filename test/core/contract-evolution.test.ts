@@ -108,14 +108,14 @@ describe('checkEvolution', () => {
       /table 'silver_transactions': new column 'channel' was inserted at position 2 \(before 'customer_id'\)/,
     ],
     [
-      'changing a partition key',
-      (c) => (silver(c).partitionKeys[1] = { name: 'month', type: 'int' }),
-      /table 'silver_transactions': partition key 'month' changed type from string to int/,
+      'changing a partition transform',
+      (c) => (silver(c).partitionSpec[0] = { column: 'transaction_ts', transform: 'identity' }),
+      /table 'silver_transactions': partition spec changed from \[month\(transaction_ts\)\] to \[identity\(transaction_ts\)\]/,
     ],
     [
-      'replacing a partition key',
-      (c) => (quarantine(c).partitionKeys = [{ name: 'run_date', type: 'string' }]),
-      /table 'quarantine_transactions': partition key 'ingest_date' was replaced by 'run_date'/,
+      'partitioning by a column the table lacks',
+      (c) => (quarantine(c).partitionSpec = [{ column: 'run_date', transform: 'identity' }]),
+      /table 'quarantine_transactions': partition source column 'run_date' is not a column of the table/,
     ],
     [
       'adding a required source column',
