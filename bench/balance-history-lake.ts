@@ -5,7 +5,7 @@ import contract from '../contract/transactions.v1.json';
 import { localPath, parseS3Uri } from '../runner/local/lake-paths';
 import { LAKE_LAYERS, type LakeLayer, monthOfKey, TABLES } from '../core/lake-layout';
 import type { LakeBuckets } from '../lambdas/shared/runtime';
-import { LocalAthena, LocalTable } from '../runner/local/local-athena';
+import { directoryTable, LocalAthena, type LocalTable } from '../runner/local/local-athena';
 import { timed } from './balance-history-stats';
 
 /**
@@ -42,18 +42,30 @@ export function lakeOf(workDir: string): Lake {
   };
 }
 
-/** Every table of the contract, as the CLI's LocalAthena sees them (`<lake>/<layer>/<prefix>`). */
+/**
+ * Columns that the bench lake's plain directories hold only in Hive directory names: gold is the
+ * gold refresh's UNLOAD output (`year=YYYY/month=MM/`), quarantine and condemned the old
+ * `ingest_date=D/` layout. Silver's files hold every silver column.
+ */
+const HIVE_COLUMNS: Partial<Record<TableName, readonly string[]>> = {
+  gold_monthly_balances: ['year', 'month'],
+  quarantine_transactions: ['ingest_date'],
+  condemned_transactions: ['ingest_date'],
+};
+
+/** Every table of the contract over its plain directory `<lake>/<layer>/<prefix>` (not an Iceberg table). */
 function lakeTables(lake: Lake, only?: readonly TableName[]): LocalTable[] {
   return (Object.keys(contract.tables) as TableName[])
     .filter((name) => !only || only.includes(name))
     .map((name) => {
-      const t = contract.tables[name];
-      return {
+      const columns = contract.tables[name].columns;
+      const hive = HIVE_COLUMNS[name] ?? [];
+      return directoryTable(
         name,
-        location: tableDir(lake.root, name),
-        columns: t.columns,
-        partitionKeys: t.partitionKeys,
-      };
+        tableDir(lake.root, name),
+        columns,
+        columns.filter((c) => hive.includes(c.name)),
+      );
     });
 }
 

@@ -52,6 +52,26 @@ export const parseDate = (value: string): string => {
   return value;
 };
 
+/**
+ * An instant in ISO 8601 (`YYYY-MM-DD`, optionally `T` or a space and `HH:MM[:SS[.fff…]]`, then `Z`
+ * or `±HH:MM`); UTC when it names no offset (SPEC §4 `--as-of`).
+ */
+export const parseInstant = (value: string): Date => {
+  const m =
+    /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(value);
+  if (!m || !isCalendarDate(m[1])) {
+    throw new InvalidArgumentError(`"${value}" is not an instant (ISO 8601, e.g. 2024-03-31T23:59:59Z)`);
+  }
+  const [, date, hh = '00', mm = '00', ss = '00', fraction = '', offset = 'Z'] = m;
+  if (Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) {
+    throw new InvalidArgumentError(`"${value}" is not an instant: no such time of day`);
+  }
+  const ms = fraction.padEnd(3, '0').slice(0, 3);
+  const instant = new Date(`${date}T${hh}:${mm}:${ss}.${ms}${offset}`);
+  if (Number.isNaN(instant.getTime())) throw new InvalidArgumentError(`"${value}" is not an instant`);
+  return instant;
+};
+
 export const parseRatio = (value: string): number => {
   const n = Number(value);
   if (!/^\d*\.?\d+$/.test(value) || !Number.isFinite(n) || n < 0 || n > 1) {

@@ -14,3 +14,9 @@ export class PipelineError extends Error {
 
 /** Invalid input to the state machine (bad dates, reversed range). Never retried. */
 export const INVALID_RUN_INPUT = 'INVALID_RUN_INPUT';
+
+/**
+ * Another execution that is still running holds the lake's lease (SPEC §1 concurrency): this one
+ * ends FAILED having changed nothing. Never retried.
+ */
+export const LAKE_BUSY = 'LAKE_BUSY';

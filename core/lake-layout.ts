@@ -48,14 +48,19 @@ export const jobCountsPrefix = (runId: string): string => `${runPrefix(runId)}co
 /** Where the Glue job stages one of its outputs (`silver`, `quarantine`, `condemned`). */
 export const stagedOutputPrefix = (runId: string, output: string): string => `${runPrefix(runId)}${output}/`;
 /** The claim of the first execution of a schedule tick (its scheduled time, as a safe id). */
-export const scheduleTickKey = (scheduledTime: string): string => `schedule-ticks/${sanitizeId(scheduledTime)}.json`;
+export const SCHEDULE_TICKS_PREFIX = 'schedule-ticks/';
+export const scheduleTickKey = (scheduledTime: string): string =>
+  `${SCHEDULE_TICKS_PREFIX}${sanitizeId(scheduledTime)}.json`;
 export const runRecordsPrefix = (executionId: string): string => `run-records/${executionId}/`;
 export const runRecordKey = (executionId: string, ingestDate: string): string =>
   `${runRecordsPrefix(executionId)}${ingestDate}.json`;
-export const rejectedFilesPrefix = (ingestDate: string): string => `files/ingest_date=${ingestDate}/`;
+export const REJECTED_FILES_PREFIX = 'files/';
+export const rejectedFilesPrefix = (ingestDate: string): string => `${REJECTED_FILES_PREFIX}ingest_date=${ingestDate}/`;
+export const REJECTIONS_PREFIX = 'file_rejections/';
 export const rejectionsKey = (ingestDate: string): string =>
-  `file_rejections/ingest_date=${ingestDate}/rejections.json`;
-export const reportPrefix = (quarter: string): string => `reports/balance_history/quarter=${quarter}/`;
+  `${REJECTIONS_PREFIX}ingest_date=${ingestDate}/rejections.json`;
+export const REPORTS_PREFIX = 'reports/';
+export const reportPrefix = (quarter: string): string => `${REPORTS_PREFIX}balance_history/quarter=${quarter}/`;
 
 /** `year=2024/month=01/...` → `2024-01`, or undefined when the key has no such partition. */
 export function monthOfKey(key: string): string | undefined {
@@ -85,3 +90,37 @@ export const isUnloadDataFile = (key: string): boolean => {
 
 /** Silver files carry their ingest date in the name, so a rerun finds what the date published before. */
 export const silverFilePrefix = (ingestDate: string): string => `${ingestDate}_`;
+
+/**
+ * The publish result of a run (Glue `--mode publish` / `publish-gold`): each table's snapshot id
+ * before and after the run's commit, `{"run_id", "ingest_date", "tables": {<table>: {"before", "after"}}}`.
+ */
+export const publishResultKey = (runId: string): string => `${runPrefix(runId)}published.json`;
+/** Everything of the lake lease lives under this prefix of the staging bucket (the lease and its take-over claims). */
+export const LEASE_PREFIX = 'lease/';
+/** The lake lease in staging: the one execution allowed to change the lake (SPEC §1 concurrency). */
+export const LAKE_LEASE_KEY = `${LEASE_PREFIX}lake.json`;
+/**
+ * The claim of taking over one stale lease (named by a digest of the stale lease's text): only the
+ * execution that creates it may replace that lease, so two executions never both take it over.
+ */
+export const LEASE_TAKEOVERS_PREFIX = `${LEASE_PREFIX}takeovers/`;
+export const lakeLeaseTakeoverKey = (staleLeaseDigest: string): string =>
+  `${LEASE_TAKEOVERS_PREFIX}${staleLeaseDigest}.json`;
+
+/**
+ * The Iceberg catalog's name: the Glue job's Spark catalog (`--catalog_name`, GlueCatalog in AWS,
+ * JdbcCatalog locally) and pyiceberg's SqlCatalog name locally.
+ */
+export const ICEBERG_CATALOG = 'txlake';
+
+/**
+ * Staging prefixes that are scratch space and expire (a run's staged files, the gold refresh output,
+ * schedule-tick claims, lease take-over claims); the lease itself and the run records stay.
+ */
+export const EXPIRING_STAGING_PREFIXES: readonly string[] = [
+  RUNS_PREFIX,
+  GOLD_REFRESH_PREFIX,
+  SCHEDULE_TICKS_PREFIX,
+  LEASE_TAKEOVERS_PREFIX,
+];

@@ -6,6 +6,28 @@ import { z } from 'zod';
  * the runners and the CLI.
  */
 
+/** An Iceberg snapshot id: a 64-bit integer, carried as its decimal string (JSON numbers lose digits). */
+export const snapshotIdSchema = z.string().regex(/^-?\d{1,20}$/, 'a snapshot id is a decimal string');
+
+const month = z.string().regex(/^\d{4}-\d{2}$/, 'a month is YYYY-MM');
+
+/**
+ * What the job staged in one table: its audit branch, the `main` snapshot it was made from, the
+ * branch head, and the records the branch's snapshots after that base added and deleted.
+ */
+export const stagedTableSchema = z.object({
+  branch: z.string().min(1),
+  base_snapshot_id: snapshotIdSchema,
+  snapshot_id: snapshotIdSchema,
+  added_records: z.number().int().nonnegative(),
+  deleted_records: z.number().int().nonnegative(),
+});
+export type StagedTable = z.infer<typeof stagedTableSchema>;
+
+/** The tables a run stages on its audit branch, by the counts' names for them. */
+export const STAGED_TABLES = ['silver', 'quarantine', 'condemned'] as const;
+export type StagedTableName = (typeof STAGED_TABLES)[number];
+
 /** Counts the Glue job writes to `runs/<run_id>/counts/` in staging. */
 export const jobCountsSchema = z.object({
   read: z.number().int().nonnegative(),
@@ -14,9 +36,37 @@ export const jobCountsSchema = z.object({
   condemned: z.number().int().nonnegative(),
   reasons: z.record(z.string(), z.number().int().nonnegative()),
   read_by_file: z.record(z.string(), z.number().int().nonnegative()),
-  silver_months: z.array(z.string()),
+  /** Months (YYYY-MM) of this run's silver rows. */
+  silver_months: z.array(month),
+  /** Months of the silver rows of this ingest date that `main` held before the run (replaced by it). */
+  replaced_silver_months: z.array(month),
+  /** The latest month in `main`'s silver before the run, null when silver was empty. */
+  latest_silver_month: month.nullable(),
+  /**
+   * Each table's audit branch (`audit_<run_id>`). Optional in the schema so that the quality gate,
+   * not the parser, turns a document without it into RECONCILIATION_FAILED.
+   */
+  staged: z
+    .object({ silver: stagedTableSchema, quarantine: stagedTableSchema, condemned: stagedTableSchema })
+    .partial()
+    .optional(),
 });
 export type JobCounts = z.infer<typeof jobCountsSchema>;
+
+/**
+ * The publish result the Glue job writes (`runs/<run_id>/published.json`, core/lake-layout): each
+ * table's `main` snapshot before the run's commit and, once committed, after it. `before` is null
+ * for a table that had no snapshot yet (gold before its first refresh).
+ */
+export const publishResultSchema = z.object({
+  run_id: z.string().min(1),
+  ingest_date: z.string(),
+  tables: z.record(
+    z.string(),
+    z.object({ before: snapshotIdSchema.nullable().optional(), after: snapshotIdSchema.optional() }).passthrough(),
+  ),
+});
+export type PublishResultDocument = z.infer<typeof publishResultSchema>;
 
 /** The job's counts file is JSON lines (Spark's writer): the first non-empty line, or undefined. */
 export function parseJobCounts(text: string): JobCounts | undefined {
@@ -73,6 +123,8 @@ export interface RunRecord extends RunSummaryCounts {
   readonly status: RunStatus;
   readonly error?: string;
   readonly error_detail?: string;
+  /** Each table's snapshot id after the date's publish (SUCCEEDED dates): table name → id. */
+  readonly snapshots?: Readonly<Record<string, string>>;
 }
 
 export const runRecordSchema = z
@@ -87,8 +139,24 @@ export const runRecordSchema = z
       .object({ read: z.number(), silver: z.number(), quarantined: z.number(), condemned: z.number() })
       .passthrough(),
     reasons: z.record(z.string(), z.number()),
+    snapshots: z.record(z.string(), snapshotIdSchema).optional(),
   })
   .passthrough();
+
+/**
+ * What an execution refused before it processed any date (LAKE_BUSY) reports for each date it was
+ * asked for: FAILED with that code, nothing read, no run id (no run was made).
+ */
+export function refusedRecords(dates: readonly string[], error: { code: string; detail: string }): RunRecord[] {
+  return dates.map((ingest_date) => ({
+    ingest_date,
+    run_id: '',
+    status: 'FAILED',
+    error: error.code,
+    error_detail: error.detail,
+    ...ZERO_COUNTS,
+  }));
+}
 
 /** An error name that is a code (QUALITY_GATE_FAILED), not an exception class or a sentence. */
 export const isErrorCode = (name: string): boolean => /^[A-Z][A-Z0-9_]*$/.test(name);

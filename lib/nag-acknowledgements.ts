@@ -3,8 +3,13 @@ import {
   CONDEMNED_PREFIX,
   GOLD_BALANCES_PREFIX,
   GOLD_REFRESH_PREFIX,
+  LEASE_PREFIX,
   QUARANTINE_PREFIX,
+  REJECTED_FILES_PREFIX,
+  REJECTIONS_PREFIX,
+  REPORTS_PREFIX,
   RUNS_PREFIX,
+  SCHEDULE_TICKS_PREFIX,
   SILVER_PREFIX,
 } from '../core/lake-layout';
 import {
@@ -28,6 +33,11 @@ const GRANTED_PREFIXES = [
     GOLD_BALANCES_PREFIX,
     GOLD_REFRESH_PREFIX,
     RUNS_PREFIX,
+    LEASE_PREFIX,
+    SCHEDULE_TICKS_PREFIX,
+    REJECTIONS_PREFIX,
+    REJECTED_FILES_PREFIX,
+    REPORTS_PREFIX,
   ]),
 ]
   .map((prefix) => prefix.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
@@ -42,7 +52,7 @@ interface AcceptedFinding {
   readonly reason: string;
 }
 
-const LAMBDA_STEP = '(ResolveRun|ValidateLanding|QualityGate|Publish|PublishGold|RecordRun)';
+const LAMBDA_STEP = '(ResolveRun|ValidateLanding|QualityGate|Publish|RecordRun|ReleaseLease)';
 
 /**
  * Every finding the project accepts, with its reason. A finding not matched here stays open and
@@ -85,12 +95,6 @@ export const ACCEPTED_FINDINGS: readonly AcceptedFinding[] = [
   },
   {
     finding:
-      /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/txlake_[a-z0-9_]+\/\*\]$/,
-    path: /\/Pipeline\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
-    reason: 'Athena queries read (GetTable, GetPartitions) the tables of the txlake database only.',
-  },
-  {
-    finding:
       /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*\]$/,
     path: /\/IngestionJob\/Role\/DefaultPolicy\/Resource$/,
     reason: 'Glue reads its script from the CDK asset bucket, whose object keys are content hashes.',
@@ -106,6 +110,13 @@ export const ACCEPTED_FINDINGS: readonly AcceptedFinding[] = [
     path: /\/IngestionJob\/Role\/DefaultPolicy\/Resource$/,
     reason:
       'cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the Glue namespace by condition.',
+  },
+  {
+    finding:
+      /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:txlake-[a-z0-9-]+-pipeline:\*\]$/,
+    path: /\/ResolveRun\/Function\/ServiceRole\/DefaultPolicy\/Resource$/,
+    reason:
+      "ResolveRun asks whether the execution holding the lake's lease still runs (states:DescribeExecution); execution names are not known in advance, so the grant covers the executions of the pipeline's own state machine only.",
   },
   {
     finding: /^AwsSolutions-SQS3$/,

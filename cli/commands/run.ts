@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { LAKE_BUSY } from '../../core/errors';
+import { refusedRecords } from '../../core/run-record';
 import { dateRange, type RunRequest } from '../../core/run-plan';
 import type { PipelineRunner } from '../../runner/pipeline-runner';
 import { formatRuns } from '../format';
@@ -41,7 +43,13 @@ async function runDates(request: RunRequest, options: RunOptions, io: CliIo): Pr
   checkEnvironment(options, io);
   const runner = await runnerFor(options, io);
   const outcome = await runner.run(request, (line) => io.stderr(`[txlake] ${line}\n`));
-  io.stdout(formatRuns(outcome.records, Boolean(options.json)));
+  // An execution refused before any date (another one holds the lake: LAKE_BUSY) fails every date
+  // it was asked for, having changed nothing.
+  const refused =
+    outcome.records.length === 0 && outcome.error?.code === LAKE_BUSY
+      ? refusedRecords('date' in request ? [request.date] : dateRange(request.from, request.to), outcome.error)
+      : [];
+  io.stdout(formatRuns([...outcome.records, ...refused], Boolean(options.json)));
   for (const r of outcome.records) {
     if (r.status === 'FAILED') io.stderr(`txlake: ${r.ingest_date} failed: ${r.error}: ${r.error_detail ?? ''}\n`);
   }

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
-
-from conftest import CONTRACT_PATH
 from txlake_glue.classify import classify
 from txlake_glue.contract import quarantine_schema, records_schema, silver_schema
 from txlake_glue.csv_parse import records_from_rows
@@ -24,43 +19,6 @@ H = [
     "Currency",
     "TransactionTimestamp",
 ]
-
-# The lake layout the deployment passes the job (core/lake-layout.ts, through the Glue job's
-# default arguments in lib/constructs/ingestion-job.ts): the same keys in the test lakes.
-LAYOUT_ARGS = {
-    "silver_table_prefix": "transactions/",
-    "quarantine_table_prefix": "transactions/",
-    "landing_summary_key": "runs/{run_id}/landing.json",
-    "staged_silver_prefix": "runs/{run_id}/silver/",
-    "staged_quarantine_prefix": "runs/{run_id}/quarantine/",
-    "staged_condemned_prefix": "runs/{run_id}/condemned/",
-    "counts_prefix": "runs/{run_id}/counts/",
-}
-
-
-def _arrow_type(column_type: str) -> pa.DataType:
-    """The Arrow type of a contract column type, as the job's Parquet files hold it."""
-    if column_type.startswith("array<") and column_type.endswith(">"):
-        return pa.list_(_arrow_type(column_type[len("array<") : -1]))
-    decimal = re.fullmatch(r"decimal\((\d+),(\d+)\)", column_type)
-    if decimal:
-        return pa.decimal128(int(decimal[1]), int(decimal[2]))
-    return {
-        "string": pa.string(),
-        "bigint": pa.int64(),
-        "date": pa.date32(),
-        # The job writes TIMESTAMP_MILLIS, adjusted to UTC.
-        "timestamp": pa.timestamp("ms", tz="UTC"),
-    }[column_type]
-
-
-def file_columns(table: str) -> list[tuple[str, pa.DataType]]:
-    """(name, Arrow type) of the v1 contract table's columns in a Parquet file of the job.
-
-    From contract/transactions.v1.json; partition keys are in the paths, not in the files.
-    """
-    tables = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))["tables"]
-    return [(c["name"], _arrow_type(c["type"])) for c in tables[table]["columns"]]
 
 
 def records_df(spark, contract, files: dict[str, list[list[str]]]):
@@ -76,7 +34,6 @@ def silver_df(spark, contract, rows: list[dict[str, Any]]):
     """Published silver rows; defaults fill the bookkeeping columns."""
     full = []
     for r in rows:
-        ts = r["transaction_ts"]
         full.append(
             {
                 "customer_id": "C1",
@@ -85,8 +42,6 @@ def silver_df(spark, contract, rows: list[dict[str, Any]]):
                 "source_file": "old.csv",
                 "source_record": 1,
                 "run_id": "old-run",
-                "year": f"{ts.year:04d}",
-                "month": f"{ts.month:02d}",
                 **r,
             }
         )
@@ -98,7 +53,18 @@ def quarantine_df(spark, contract, rows: list[tuple[str, str]]):
     """Published quarantine rows given as (transaction_id, ingest_date)."""
     schema = quarantine_schema(contract)
     data = [
-        (tid, "C1", "x", "EUR", "bad", ["INVALID_AMOUNT"], "old.csv", i + 1, "old", day)
+        (
+            tid,
+            "C1",
+            "x",
+            "EUR",
+            "bad",
+            ["INVALID_AMOUNT"],
+            "old.csv",
+            i + 1,
+            "old",
+            dt.date.fromisoformat(day),
+        )
         for i, (tid, day) in enumerate(rows)
     ]
     return spark.createDataFrame(data, schema)

@@ -1,4 +1,5 @@
-"""Schema evolution: an optional source column added by contract v2 flows through the real job.
+"""Schema evolution: an optional source column added by contract v2 flows through the real job
+once the tables have it (the local catalog adds it at their end, as the deployment does).
 
 The v2 contract is the fixture the jest protocol test checks against v1
 (test/fixtures/contract/transactions.v2.json): v1 plus the optional input column
@@ -9,24 +10,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from test_job import DATE, args, landing, read_counts, rows_of, write
+from test_job import DATE, landing, table_columns, transform
 
-import txlake_job as job
 from conftest import REPO_DIR
-from helpers import file_columns, silver_df
+from helpers import silver_df
+from lakes import (
+    CATALOG,
+    CONDEMNED,
+    DATABASE,
+    QUARANTINE,
+    SILVER,
+    create_lake,
+    ident,
+    lake_session,
+    read_table,
+    rows_of,
+    table_definitions,
+    write,
+)
+from local_catalog import ensure_tables
 from txlake_glue.contract import load_contract, records_schema, silver_schema
 from txlake_glue.csv_parse import records_from_rows
 
 V2_PATH = REPO_DIR / "test" / "fixtures" / "contract" / "transactions.v2.json"
-V1_SILVER = file_columns("silver_transactions")
-V1_REJECTED = {dest: file_columns(f"{dest}_transactions") for dest in ("quarantine", "condemned")}
 
 # A v2 producer: the optional column (padded name, reordered header), blanks around values.
 NEW_CSV = (
@@ -50,50 +59,43 @@ def v2_dict() -> dict:
     return json.loads(V2_PATH.read_text(encoding="utf-8"))
 
 
+def counts_only(counts: dict) -> dict:
+    return {k: v for k, v in counts.items() if k != "staged"}
+
+
 @pytest.fixture(scope="module")
-def lake(spark, contract, tmp_path_factory):
-    """Bronze files of both producers, and silver published under contract v1 (no channel)."""
-    lake = tmp_path_factory.mktemp("evolution")
+def story(spark, contract, contract_dict, v2_dict, tmp_path_factory) -> dict:
+    """v1 tables with silver published under v1; a v1 run; the tables evolved; v2 and v1 runs."""
+    lake = create_lake(tmp_path_factory.mktemp("evolution"), contract_dict)
     bronze = lake / "bronze" / "transactions" / f"ingest_date={DATE}"
     write(bronze / "new.csv", NEW_CSV)
     write(bronze / "old.csv", OLD_CSV)
-    silver_df(
-        spark,
-        contract,
-        [
-            {
-                "transaction_id": "OLD1",
-                "customer_id": "C9",
-                "amount": Decimal("1.00"),
-                "transaction_ts": dt.datetime(2023, 12, 31, 23, 0, 0),
-            }
-        ],
-    ).write.partitionBy("year", "month").parquet(str(lake / "silver" / "transactions"))
-    for run_id in ("v1-run", "v2-run"):
-        landing(lake, run_id, ["new.csv", "old.csv"])
-    return lake
-
-
-@pytest.fixture(scope="module")
-def runs(lake, contract_dict, v2_dict) -> dict[str, dict]:
-    return {
-        "v1": job.main(args(lake, contract_dict, run_id="v1-run")),
-        "v2": job.main(args(lake, v2_dict, run_id="v2-run")),
+    old = {
+        "transaction_id": "OLD1",
+        "customer_id": "C9",
+        "amount": Decimal("1.00"),
+        "transaction_ts": dt.datetime(2023, 12, 31, 23, 0, 0),
+        "source_record": 99,
     }
-
-
-def out_dir(lake: Path, version: str) -> Path:
-    return lake / "staging" / "runs" / f"{version}-run"
-
-
-def file_schema(directory: Path) -> list[tuple[str, pa.DataType]]:
-    return [(f.name, f.type) for f in pq.read_schema(next(directory.rglob("*.parquet")))]
+    with lake_session(lake) as session:
+        silver_df(session, contract, [old]).writeTo(ident(SILVER)).append()
+    for run_id in ("v1-run", "v2-early", "v2-run", "v1-after"):
+        landing(lake, run_id, ["new.csv", "old.csv"])
+    s: dict = {"lake": lake, "v1": transform(lake, contract_dict, "v1-run")}
+    with pytest.raises(ValueError) as early:
+        transform(lake, v2_dict, "v2-early")
+    s["early_error"] = str(early.value)
+    with lake_session(lake) as session:
+        s["evolved"] = ensure_tables(session, CATALOG, DATABASE, table_definitions(v2_dict, lake))
+    s["v2"] = transform(lake, v2_dict, "v2-run")
+    s["v1_after"] = transform(lake, contract_dict, "v1-after")
+    return s
 
 
 def test_v2_contract_loads_with_its_optional_column(spark, v2_dict, contract):
     v2 = load_contract(v2_dict)
     assert [c["name"] for c in v2.optional_columns] == ["Channel"]
-    assert [f.name for f in silver_schema(v2).fields][-3:] == ["channel", "year", "month"]
+    assert [f.name for f in silver_schema(v2).fields][-2:] == ["run_id", "channel"]
     assert contract.optional_columns == []
     assert records_schema(contract).fieldNames() == [
         "source_file",
@@ -103,78 +105,63 @@ def test_v2_contract_loads_with_its_optional_column(spark, v2_dict, contract):
     ]
 
 
-def test_optional_column_never_changes_codes_or_destinations(runs):
-    assert runs["v2"] == runs["v1"]
-    assert runs["v2"]["read"] == 7
-    assert runs["v2"]["reasons"] == {"DUPLICATE_ROW": 1, "INVALID_AMOUNT": 1, "MISSING_AMOUNT": 1}
+def test_a_v2_run_on_tables_without_the_column_is_refused(story):
+    assert "lacks the columns ['channel']" in story["early_error"]
 
 
-def test_channel_flows_to_silver_and_is_null_for_files_without_it(lake, runs):
-    out = out_dir(lake, "v2")
-    assert read_counts(out) == runs["v2"]
-    assert file_schema(out / "silver") == [*V1_SILVER, ("channel", pa.string())]
-    silver = rows_of(pq.read_table(out / "silver", partitioning="hive"))
+def test_the_catalog_adds_the_column_at_each_table_end(story, v2_dict):
+    assert story["evolved"] == {
+        SILVER: "added channel",
+        QUARANTINE: "added channel",
+        CONDEMNED: "added channel",
+        "gold_monthly_balances": "unchanged",
+    }
+    for table in (SILVER, QUARANTINE, CONDEMNED):
+        names = [name for name, _ in table_columns(story["lake"], table)]
+        assert names == [c["name"] for c in v2_dict["tables"][table]["columns"]]
+        assert names[-1] == "channel"
+
+
+def test_optional_column_never_changes_codes_or_destinations(story):
+    assert counts_only(story["v2"]) == counts_only(story["v1"])
+    assert counts_only(story["v1_after"]) == counts_only(story["v1"])
+    assert story["v2"]["read"] == 7
+    assert story["v2"]["reasons"] == {"DUPLICATE_ROW": 1, "INVALID_AMOUNT": 1, "MISSING_AMOUNT": 1}
+
+
+def test_channel_flows_to_silver_and_is_null_for_files_without_it(story):
+    silver = rows_of(read_table(story["lake"], SILVER, "audit_v2-run"))
     assert [(r["transaction_id"], r["source_file"], r["channel"]) for r in silver] == [
         ("N1", "new.csv", "web"),
         ("N2", "new.csv", "app"),
         ("N3", "new.csv", None),
         ("P1", "old.csv", None),
+        ("OLD1", "old.csv", None),  # published under v1 (old.csv, record 99): NULL
     ]
 
 
-def test_channel_flows_raw_to_quarantine_and_condemned(lake, runs):
-    out = out_dir(lake, "v2")
-    got = {}
-    for dest in ("quarantine", "condemned"):
-        assert file_schema(out / dest) == [*V1_REJECTED[dest], ("channel", pa.string())]
-        got[dest] = [
+def test_channel_flows_raw_to_quarantine_and_condemned(story):
+    got = {
+        table: [
             (r["transaction_id"], r["transaction_amount"], r["error_codes"], r["channel"])
-            for r in rows_of(pq.read_table(out / dest, partitioning=None))
+            for r in rows_of(read_table(story["lake"], table, "audit_v2-run"))
         ]
+        for table in (QUARANTINE, CONDEMNED)
+    }
     assert got == {
-        "quarantine": [
+        QUARANTINE: [
             ("N4", "abc", ["INVALID_AMOUNT"], "branch"),
             ("P2", "", ["MISSING_AMOUNT"], None),
         ],
-        "condemned": [("OLD1", "1.00", ["DUPLICATE_ROW"], "phone")],
+        CONDEMNED: [("OLD1", "1.00", ["DUPLICATE_ROW"], "phone")],
     }
 
 
-def test_v1_run_output_is_unchanged(lake, runs):
-    out = out_dir(lake, "v1")
-    assert file_schema(out / "silver") == V1_SILVER
-    assert file_schema(out / "quarantine") == V1_REJECTED["quarantine"]
-    assert file_schema(out / "condemned") == V1_REJECTED["condemned"]
-
-
-def test_v1_and_v2_silver_read_together_with_null_for_old_rows(spark, lake, runs, v2_dict):
-    # One table prefix holding silver written under v1 (the published 2023-12 partition and
-    # the v1 run's 2024-01 files) and under v2 (the v2 run's 2024-01 files, same partition).
-    table = lake / "mixed" / "transactions"
-    shutil.copytree(lake / "silver" / "transactions", table)
-    for version in ("v1", "v2"):
-        shutil.copytree(out_dir(lake, version) / "silver", table, dirs_exist_ok=True)
-    # By name with the v2 table schema (what Athena and the job's read_published do) ...
-    by_schema = spark.read.schema(silver_schema(load_contract(v2_dict))).parquet(str(table))
-    # ... and with Spark's own schema merging.
-    merged = spark.read.option("mergeSchema", "true").parquet(str(table))
-    assert merged.columns == [*(n for n, _ in V1_SILVER), "channel", "year", "month"]
-    for df in (by_schema, merged):
-        got = sorted(
-            (r["run_id"], r["transaction_id"], r["channel"], f"{r['year']}-{r['month']}")
-            for r in df.collect()
-        )
-        assert got == [
-            ("old-run", "OLD1", None, "2023-12"),
-            ("v1-run", "N1", None, "2024-01"),
-            ("v1-run", "N2", None, "2024-01"),
-            ("v1-run", "N3", None, "2024-01"),
-            ("v1-run", "P1", None, "2024-01"),
-            ("v2-run", "N1", "web", "2024-01"),
-            ("v2-run", "N2", "app", "2024-01"),
-            ("v2-run", "N3", None, "2024-01"),
-            ("v2-run", "P1", None, "2024-01"),
-        ]
+def test_a_v1_run_on_evolved_tables_writes_null_for_the_new_column(story):
+    for table in (SILVER, QUARANTINE, CONDEMNED):
+        rows = read_table(story["lake"], table, "audit_v1-after").to_pylist()
+        assert rows, table
+        assert {r["channel"] for r in rows} == {None}, table
 
 
 def test_records_without_optional_names_keep_v1_shape():

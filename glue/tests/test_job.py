@@ -1,4 +1,5 @@
-"""Whole-job runs through main([...]) on a temporary local lake."""
+"""Whole transform runs through main([...]) on a temporary Iceberg lake: the run's rows on its
+audit branch, every table's main untouched, and the counts document."""
 
 from __future__ import annotations
 
@@ -11,7 +12,23 @@ import pyarrow.parquet as pq
 import pytest
 
 import txlake_job as job
-from helpers import LAYOUT_ARGS, file_columns, quarantine_df, silver_df
+from helpers import quarantine_df, silver_df
+from lakes import (
+    CONDEMNED,
+    DATABASE,
+    QUARANTINE,
+    SILVER,
+    create_lake,
+    ident,
+    job_args,
+    lake_session,
+    outside_catalog,
+    read_table,
+    refs,
+    rows_of,
+    run_job,
+    write,
+)
 
 DATE = "2024-01-16"
 RUN_ID = "run-1"
@@ -37,87 +54,93 @@ B_CSV = (
     "A2,C2,-3.00,usd,2024-02-01T00:00:00Z\n"  # identical to a.csv record 2
 ).encode()
 
-
-def write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def args(lake: Path, contract_dict: dict, run_id: str = RUN_ID) -> list[str]:
-    return [
-        "--run_id",
-        run_id,
-        "--ingest_date",
-        DATE,
-        "--bronze_root",
-        str(lake / "bronze"),
-        "--silver_root",
-        str(lake / "silver"),
-        "--quarantine_root",
-        str(lake / "quarantine"),
-        "--staging_root",
-        str(lake / "staging"),
-        *[part for name, value in LAYOUT_ARGS.items() for part in (f"--{name}", value)],
-        "--contract",
-        json.dumps(contract_dict),
-    ]
+# The Iceberg types of the contract's column types (docs/decisions/0001-iceberg-lake.md).
+ICEBERG_TYPES = {
+    "string": "string",
+    "bigint": "long",
+    "date": "date",
+    "timestamp": "timestamptz",
+    "decimal(16,2)": "decimal(16, 2)",
+    "decimal(38,2)": "decimal(38, 2)",
+    "array<string>": "list<string>",
+}
 
 
-def landing(lake: Path, run_id: str, names: list[str]) -> None:
+def contract_args(contract_dict: dict) -> dict[str, str]:
+    return {"contract": json.dumps(contract_dict)}
+
+
+def transform(lake: Path, contract_dict: dict, run_id: str = RUN_ID, date: str = DATE) -> dict:
+    return run_job(lake, "transform", run_id, date, **contract_args(contract_dict))
+
+
+def landing(lake: Path, run_id: str, names: list[str], date: str = DATE) -> None:
     doc = {
-        "ingest_date": DATE,
+        "ingest_date": date,
         "run_id": run_id,
         "files": [
-            {"name": n, "key": f"transactions/ingest_date={DATE}/{n}", "records": 0} for n in names
+            {"name": n, "key": f"transactions/ingest_date={date}/{n}", "records": 0} for n in names
         ],
         "rejected": [{"name": "bad.txt", "reason": "UNSUPPORTED_FILE_TYPE"}],
     }
     write(lake / "staging" / "runs" / run_id / "landing.json", json.dumps(doc).encode())
 
 
-def read_counts(out: Path) -> dict:
-    parts = [p for p in (out / "counts").iterdir() if p.name.startswith("part-")]
+def read_counts(lake: Path, run_id: str) -> dict:
+    folder = lake / "staging" / "runs" / run_id / "counts"
+    parts = [p for p in folder.iterdir() if p.name.startswith("part-")]
     assert len(parts) == 1
     lines = parts[0].read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     return json.loads(lines[0])
 
 
-def rows_of(table) -> list[dict]:
-    return sorted(table.to_pylist(), key=lambda r: (r["source_file"].encode(), r["source_record"]))
+def iceberg_columns(contract_dict: dict, table: str) -> list[tuple[str, str]]:
+    return [
+        (c["name"], ICEBERG_TYPES[c["type"]]) for c in contract_dict["tables"][table]["columns"]
+    ]
+
+
+def table_columns(lake: Path, table: str) -> list[tuple[str, str]]:
+    loaded = outside_catalog(lake).load_table(f"{DATABASE}.{table}")
+    return [(f.name, str(f.field_type)) for f in loaded.schema().fields]
+
+
+def seed_published(lake: Path, contract) -> None:
+    """Published silver (two rows of an earlier date) and quarantine (Q1 on two dates)."""
+    ts = dt.datetime(2023, 12, 31, 23, 0, 0)
+    old = [("OLD1", Decimal("1.00")), ("OLD2", Decimal("9.00"))]
+    rows = [
+        {"transaction_id": t, "customer_id": "C9", "amount": a, "transaction_ts": ts}
+        for t, a in old
+    ]
+    with lake_session(lake) as spark:
+        silver_df(spark, contract, rows).writeTo(ident(SILVER)).append()
+        quarantine = [("Q1", "2024-01-01"), ("Q1", "2024-01-02")]
+        quarantine_df(spark, contract, quarantine).writeTo(ident(QUARANTINE)).append()
 
 
 @pytest.fixture(scope="module")
-def lake(spark, contract, tmp_path_factory):
-    lake = tmp_path_factory.mktemp("lake")
+def lake(spark, contract, contract_dict, tmp_path_factory):
+    lake = create_lake(tmp_path_factory.mktemp("lake"), contract_dict)
     bronze = lake / "bronze" / "transactions" / f"ingest_date={DATE}"
     write(bronze / "a.csv", A_CSV)
     write(bronze / B_NAME, B_CSV)
     write(bronze / "bad.txt", b"not listed, never read")
-    ts = dt.datetime(2023, 12, 31, 23, 0, 0)
-    silver_df(
-        spark,
-        contract,
-        [
-            {
-                "transaction_id": "OLD1",
-                "customer_id": "C9",
-                "amount": Decimal("1.00"),
-                "transaction_ts": ts,
-            },
-            {
-                "transaction_id": "OLD2",
-                "customer_id": "C9",
-                "amount": Decimal("9.00"),
-                "transaction_ts": ts,
-            },
-        ],
-    ).write.partitionBy("year", "month").parquet(str(lake / "silver" / "transactions"))
-    quarantine_df(spark, contract, [("Q1", "2024-01-01"), ("Q1", "2024-01-02")]).write.partitionBy(
-        "ingest_date"
-    ).parquet(str(lake / "quarantine" / "transactions"))
+    seed_published(lake, contract)
     landing(lake, RUN_ID, ["a.csv", B_NAME])
     return lake
+
+
+@pytest.fixture(scope="module")
+def mains(lake) -> dict[str, list[dict]]:
+    """Every table's main before any run of the module."""
+    return {t: rows_of(read_table(lake, t)) for t in (SILVER, QUARANTINE, CONDEMNED)}
+
+
+@pytest.fixture(scope="module")
+def first_run(lake, mains, contract_dict) -> dict:
+    return transform(lake, contract_dict)
 
 
 EXPECTED_COUNTS = {
@@ -135,121 +158,144 @@ EXPECTED_COUNTS = {
     },
     "read_by_file": {"a.csv": 5, B_NAME: 4},
     "silver_months": ["2024-01", "2024-02"],
+    # Published silver holds no row of the date yet; its latest month is December 2023.
+    "replaced_silver_months": [],
+    "latest_silver_month": "2023-12",
 }
+UTC = dt.UTC
+EXPECTED_SILVER = [
+    {
+        "transaction_id": "A1",
+        "customer_id": "C1",
+        "amount": Decimal("10.50"),
+        "currency": "EUR",
+        "transaction_ts": dt.datetime(2024, 1, 16, 9, 0, 0, 123000, tzinfo=UTC),
+        "ingest_date": dt.date(2024, 1, 16),
+        "source_file": "a.csv",
+        "source_record": 1,
+        "run_id": RUN_ID,
+    },
+    {
+        "transaction_id": "A2",
+        "customer_id": "C2",
+        "amount": Decimal("-3.00"),
+        "currency": "USD",
+        "transaction_ts": dt.datetime(2024, 2, 1, tzinfo=UTC),
+        "ingest_date": dt.date(2024, 1, 16),
+        "source_file": "a.csv",
+        "source_record": 2,
+        "run_id": RUN_ID,
+    },
+]
+EXPECTED_REJECTED = {
+    QUARANTINE: [
+        (
+            "a.csv",
+            3,
+            ["A3", "C3", "abc", "GBP", "2024-02-30T00:00:00Z"],
+            ["INVALID_AMOUNT", "INVALID_TIMESTAMP"],
+        ),
+        ("a.csv", 5, [None, None, None, "EUR", None], ["MALFORMED_ROW"]),
+        (
+            B_NAME,
+            2,
+            ["OLD2", "C9", "2.00", "EUR", "2023-12-31T23:00:00Z"],
+            ["DUPLICATE_TRANSACTION_ID"],
+        ),
+    ],
+    CONDEMNED: [
+        ("a.csv", 4, ["A1", "C1", "10.50", "EUR", "2024-01-16T09:00:00.123Z"], ["DUPLICATE_ROW"]),
+        (B_NAME, 1, ["OLD1", "C9", "1.00", "EUR", "2023-12-31T23:00:00Z"], ["DUPLICATE_ROW"]),
+        (B_NAME, 3, ["Q1", "C9", "bad", "EUR", "2024-01-01T00:00:00Z"], ["MAX_ATTEMPTS_EXCEEDED"]),
+        (B_NAME, 4, ["A2", "C2", "-3.00", "usd", "2024-02-01T00:00:00Z"], ["DUPLICATE_ROW"]),
+    ],
+}
+RAW = ("transaction_id", "customer_id", "transaction_amount", "currency", "transaction_timestamp")
 
 
-def test_job_outputs(spark, lake, contract_dict):
-    counts = job.main(args(lake, contract_dict))
-    out = lake / "staging" / "runs" / RUN_ID
-    assert counts == EXPECTED_COUNTS
-    assert read_counts(out) == EXPECTED_COUNTS
-    assert not list(out.rglob("*.crc"))
-
-    silver = pq.read_table(out / "silver", partitioning="hive")
-    file_schema = pq.read_schema(next((out / "silver").rglob("*.parquet")))
-    assert [(f.name, f.type) for f in file_schema] == file_columns("silver_transactions")
-    assert sorted(
-        p.relative_to(out / "silver").as_posix() for p in (out / "silver").glob("*/*")
-    ) == [
-        "year=2024/month=01",
-        "year=2024/month=02",
+def rejected(rows: list[dict]) -> list[tuple]:
+    return [
+        (r["source_file"], r["source_record"], [r[c] for c in RAW], r["error_codes"])
+        for r in rows_of(rows)
     ]
-    utc = dt.UTC
-    got = [{k: v for k, v in r.items() if k not in ("year", "month")} for r in rows_of(silver)]
-    assert got == [
-        {
-            "transaction_id": "A1",
-            "customer_id": "C1",
-            "amount": Decimal("10.50"),
-            "currency": "EUR",
-            "transaction_ts": dt.datetime(2024, 1, 16, 9, 0, 0, 123000, tzinfo=utc),
-            "ingest_date": dt.date(2024, 1, 16),
-            "source_file": "a.csv",
-            "source_record": 1,
-            "run_id": RUN_ID,
-        },
-        {
-            "transaction_id": "A2",
-            "customer_id": "C2",
-            "amount": Decimal("-3.00"),
-            "currency": "USD",
-            "transaction_ts": dt.datetime(2024, 2, 1, tzinfo=utc),
-            "ingest_date": dt.date(2024, 1, 16),
-            "source_file": "a.csv",
-            "source_record": 2,
-            "run_id": RUN_ID,
-        },
-    ]
-
-    for dest, expected in {
-        "quarantine": [
-            (
-                "a.csv",
-                3,
-                ["A3", "C3", "abc", "GBP", "2024-02-30T00:00:00Z"],
-                ["INVALID_AMOUNT", "INVALID_TIMESTAMP"],
-            ),
-            ("a.csv", 5, [None, None, None, "EUR", None], ["MALFORMED_ROW"]),
-            (
-                B_NAME,
-                2,
-                ["OLD2", "C9", "2.00", "EUR", "2023-12-31T23:00:00Z"],
-                ["DUPLICATE_TRANSACTION_ID"],
-            ),
-        ],
-        "condemned": [
-            (
-                "a.csv",
-                4,
-                ["A1", "C1", "10.50", "EUR", "2024-01-16T09:00:00.123Z"],
-                ["DUPLICATE_ROW"],
-            ),
-            (B_NAME, 1, ["OLD1", "C9", "1.00", "EUR", "2023-12-31T23:00:00Z"], ["DUPLICATE_ROW"]),
-            (
-                B_NAME,
-                3,
-                ["Q1", "C9", "bad", "EUR", "2024-01-01T00:00:00Z"],
-                ["MAX_ATTEMPTS_EXCEEDED"],
-            ),
-            (B_NAME, 4, ["A2", "C2", "-3.00", "usd", "2024-02-01T00:00:00Z"], ["DUPLICATE_ROW"]),
-        ],
-    }.items():
-        schema = pq.read_schema(next((out / dest).rglob("*.parquet")))
-        assert [(f.name, f.type) for f in schema] == file_columns(f"{dest}_transactions")
-        assert [p.name for p in (out / dest).glob("ingest_date=*")] == [f"ingest_date={DATE}"]
-        table = pq.read_table(out / dest, partitioning=None)
-        got = [
-            (
-                r["source_file"],
-                r["source_record"],
-                [
-                    r["transaction_id"],
-                    r["customer_id"],
-                    r["transaction_amount"],
-                    r["currency"],
-                    r["transaction_timestamp"],
-                ],
-                r["error_codes"],
-            )
-            for r in rows_of(table)
-        ]
-        assert got == expected, dest
-        assert {r["run_id"] for r in table.to_pylist()} == {RUN_ID}
 
 
-def test_job_rerun_overwrites_with_same_result(spark, lake, contract_dict):
-    first = job.main(args(lake, contract_dict))
-    out = lake / "staging" / "runs" / RUN_ID
-    before = rows_of(pq.read_table(out / "silver", partitioning="hive"))
-    assert job.main(args(lake, contract_dict)) == first
-    assert rows_of(pq.read_table(out / "silver", partitioning="hive")) == before
-    assert read_counts(out) == first
+def test_counts_document(lake, first_run):
+    assert {k: v for k, v in first_run.items() if k != "staged"} == EXPECTED_COUNTS
+    assert read_counts(lake, RUN_ID) == first_run
 
 
-def test_job_with_no_files_writes_empty_counts(spark, contract_dict, tmp_path):
-    landing(tmp_path, "empty-run", [])
-    counts = job.main(args(tmp_path, contract_dict, run_id="empty-run"))
-    expected = {
+def test_staged_names_each_branch_and_what_it_adds(lake, first_run, mains):
+    heads = {t: refs(lake, t) for t in (SILVER, QUARANTINE, CONDEMNED)}
+    expected = {"silver": (SILVER, 2), "quarantine": (QUARANTINE, 3), "condemned": (CONDEMNED, 4)}
+    assert set(first_run["staged"]) == set(expected)
+    for key, (table, added) in expected.items():
+        assert first_run["staged"][key] == {
+            "branch": f"audit_{RUN_ID}",
+            "base_snapshot_id": str(heads[table]["main"]),
+            "snapshot_id": str(heads[table][f"audit_{RUN_ID}"]),
+            "added_records": added,
+            "deleted_records": 0,
+        }
+
+
+def test_branch_holds_the_run_rows(lake, first_run):
+    branch = f"audit_{RUN_ID}"
+    silver = rows_of(read_table(lake, SILVER, branch))
+    assert [r for r in silver if r["run_id"] == RUN_ID] == EXPECTED_SILVER
+    assert sorted(r["transaction_id"] for r in silver if r["run_id"] != RUN_ID) == ["OLD1", "OLD2"]
+    for table, expected in EXPECTED_REJECTED.items():
+        rows = [r for r in read_table(lake, table, branch).to_pylist() if r["run_id"] == RUN_ID]
+        assert rejected(rows) == expected, table
+        assert {r["ingest_date"] for r in rows} == {dt.date(2024, 1, 16)}
+
+
+def test_main_is_unchanged_while_the_branch_holds_the_rows(lake, first_run, mains, spark):
+    # pyiceberg, an outside reader of the catalog ...
+    for table, before in mains.items():
+        assert rows_of(read_table(lake, table)) == before, table
+    assert [r["transaction_id"] for r in mains[SILVER]] == ["OLD1", "OLD2"]
+    assert mains[CONDEMNED] == []
+    # ... and Spark reading the tables through the catalog.
+    with lake_session(lake) as session:
+        for table, before in mains.items():
+            assert session.table(ident(table)).count() == len(before), table
+
+
+def test_tables_keep_the_contract_schema(lake, first_run, contract_dict):
+    for table in (SILVER, QUARANTINE, CONDEMNED):
+        assert table_columns(lake, table) == iceberg_columns(contract_dict, table)
+    # Iceberg writes every column into the data files, partition sources included.
+    files = list((lake / "silver" / "transactions" / "data").rglob("*.parquet"))
+    assert files
+    assert pq.read_schema(files[0]).names == [c for c, _ in iceberg_columns(contract_dict, SILVER)]
+    assert not list(lake.rglob("*.crc"))
+
+
+def test_rerun_of_the_same_run_starts_from_a_fresh_branch(lake, first_run, contract_dict):
+    again = transform(lake, contract_dict)
+    assert {k: v for k, v in again.items() if k != "staged"} == {
+        k: v for k, v in first_run.items() if k != "staged"
+    }
+    for key, staged in again["staged"].items():
+        before = first_run["staged"][key]
+        assert staged["base_snapshot_id"] == before["base_snapshot_id"]
+        assert staged["added_records"] == before["added_records"]
+        assert staged["deleted_records"] == 0
+    # One commit on the branch (the append): nothing of the first attempt is left on it.
+    loaded = outside_catalog(lake).load_table(f"{DATABASE}.{SILVER}")
+    head = loaded.snapshot_by_id(int(again["staged"]["silver"]["snapshot_id"]))
+    assert str(head.parent_snapshot_id) == again["staged"]["silver"]["base_snapshot_id"]
+    silver = rows_of(read_table(lake, SILVER, f"audit_{RUN_ID}"))
+    assert [r for r in silver if r["run_id"] == RUN_ID] == EXPECTED_SILVER
+    assert read_counts(lake, RUN_ID) == again
+
+
+def test_job_with_no_files_writes_empty_counts(lake, contract_dict):
+    landing(lake, "empty-run", [], date="2024-01-20")
+    counts = transform(lake, contract_dict, run_id="empty-run", date="2024-01-20")
+    staged = counts.pop("staged")
+    assert counts == {
         "read": 0,
         "silver": 0,
         "quarantined": 0,
@@ -257,38 +303,61 @@ def test_job_with_no_files_writes_empty_counts(spark, contract_dict, tmp_path):
         "reasons": {},
         "read_by_file": {},
         "silver_months": [],
+        "replaced_silver_months": [],
+        "latest_silver_month": "2023-12",
     }
-    assert counts == expected
-    out = tmp_path / "staging" / "runs" / "empty-run"
-    assert read_counts(out) == expected
-    assert not list((out / "silver").glob("year=*"))
+    # The branches exist and hold nothing new: their head is their base.
+    for entry in staged.values():
+        assert entry["snapshot_id"] == entry["base_snapshot_id"]
+        assert (entry["added_records"], entry["deleted_records"]) == (0, 0)
 
 
-def test_job_file_with_header_only_counts_zero(spark, contract_dict, tmp_path):
+def test_job_file_with_header_only_counts_zero(lake, contract_dict):
+    date = "2024-01-21"
     write(
-        tmp_path / "bronze" / "transactions" / f"ingest_date={DATE}" / "h.csv",
+        lake / "bronze" / "transactions" / f"ingest_date={date}" / "h.csv",
         f"{HEADER}\n\n".encode(),
     )
-    landing(tmp_path, "hdr", ["h.csv"])
-    counts = job.main(args(tmp_path, contract_dict, run_id="hdr"))
+    landing(lake, "hdr", ["h.csv"], date=date)
+    counts = transform(lake, contract_dict, run_id="hdr", date=date)
     assert counts["read"] == 0
     assert counts["read_by_file"] == {"h.csv": 0}
 
 
-def test_job_fails_when_listed_file_is_missing(spark, contract_dict, tmp_path):
-    (tmp_path / "bronze" / "transactions" / f"ingest_date={DATE}").mkdir(parents=True)
-    landing(tmp_path, "gone", ["gone.csv"])
+def test_job_fails_when_listed_file_is_missing(lake, contract_dict):
+    date = "2024-01-22"
+    (lake / "bronze" / "transactions" / f"ingest_date={date}").mkdir(parents=True)
+    landing(lake, "gone", ["gone.csv"], date=date)
     with pytest.raises(FileNotFoundError):
-        job.main(args(tmp_path, contract_dict, run_id="gone"))
+        transform(lake, contract_dict, run_id="gone", date=date)
+    # The failed run's branches are dropped again.
+    for table in (SILVER, QUARANTINE, CONDEMNED):
+        assert "audit_gone" not in refs(lake, table)
 
 
-def test_job_reads_files_hadoop_would_hide(spark, contract_dict, tmp_path):
+def test_job_reads_files_hadoop_would_hide(lake, contract_dict):
     # Hadoop input formats skip names starting with '_' or '.'; the job must still read them.
-    folder = tmp_path / "bronze" / "transactions" / f"ingest_date={DATE}"
+    date = "2024-01-23"
+    folder = lake / "bronze" / "transactions" / f"ingest_date={date}"
     write(folder / "_under.csv", f"{HEADER}\nH-1,C,1.00,EUR,2024-01-16T10:00:00Z\n".encode())
     write(folder / ".dot.csv", f"{HEADER}\nH-2,C,2.00,EUR,2024-01-16T10:00:00Z\n".encode())
     write(folder / "plain.csv", f"{HEADER}\nH-3,C,3.00,EUR,2024-01-16T10:00:00Z\n".encode())
-    landing(tmp_path, "hidden", ["_under.csv", ".dot.csv", "plain.csv"])
-    counts = job.main(args(tmp_path, contract_dict, run_id="hidden"))
+    landing(lake, "hidden", ["_under.csv", ".dot.csv", "plain.csv"], date=date)
+    counts = transform(lake, contract_dict, run_id="hidden", date=date)
     assert counts["read_by_file"] == {"_under.csv": 1, ".dot.csv": 1, "plain.csv": 1}
     assert counts["silver"] == 3
+    assert counts["staged"]["silver"]["added_records"] == 3
+
+
+def test_a_run_without_the_catalog_is_refused(lake):
+    # (outside on_lake: no TXLAKE_SPARK_CONF, so no catalog named txlake)
+    with pytest.raises(ValueError, match="catalog 'txlake' is not configured"):
+        job.main(job_args(lake, "restore", "no-catalog", DATE))
+
+
+def test_unknown_mode_and_missing_arguments_are_refused(lake):
+    with pytest.raises(SystemExit):
+        run_job(lake, "explode", "x", DATE)
+    with pytest.raises(SystemExit):
+        # transform without its deployment arguments (--contract)
+        run_job(lake, "transform", "x", DATE)

@@ -1,22 +1,15 @@
-import { applyJournal, type JournalCopy, type JournalDelete, rollbackOtherRuns, rollbackRun } from '../shared/journal';
 import { nextMonth } from '../../core/calendar';
 import {
-  CONDEMNED_PREFIX,
   GOLD_REFRESH_PREFIX,
-  QUARANTINE_PREFIX,
-  SILVER_PREFIX,
-  isDataFile,
   landingSummaryKey,
-  monthOfKey,
   rejectedFilesPrefix,
   rejectionsKey,
-  silverFilePrefix,
-  stagedOutputPrefix,
   stagedRejectedKey,
-  stagedRejectionsKey,
 } from '../../core/lake-layout';
+import type { JobCounts } from '../../core/run-record';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
+import { readJobCounts } from '../shared/staged-counts';
 
 export interface PublishResult {
   readonly ingest_date: string;
@@ -26,137 +19,86 @@ export interface PublishResult {
   /** The gold refresh query's execution parameters (Athena literals). */
   readonly gold_parameters: string[];
   readonly published: {
-    readonly silver: number;
-    readonly quarantine: number;
-    readonly condemned: number;
     readonly rejected_files: number;
   };
 }
 
-const fileName = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
+/**
+ * The first month whose gold balances the run may change, from the job's counts: the months of
+ * the date's new silver rows and of the rows they replace; and since gold carries every pair up to
+ * the latest month of silver, data past that month also creates the months in between, so the
+ * refresh then starts right after the previous latest month. Null when neither set has a month.
+ */
+export function goldFromMonth(
+  counts: Pick<JobCounts, 'silver_months' | 'replaced_silver_months' | 'latest_silver_month'>,
+): string | null {
+  const months = new Set([...counts.silver_months, ...counts.replaced_silver_months]);
+  const newest = [...counts.silver_months].sort().pop();
+  const latest = counts.latest_silver_month;
+  if (latest && newest && newest > latest) months.add(nextMonth(latest));
+  return [...months].sort()[0] ?? null;
+}
 
 /**
- * Publish of write–audit–publish: replaces everything an earlier run of the date published in
- * silver, quarantine, condemned and the rejected files with this run's audited staging outputs.
+ * Publish, after the Glue job has committed the date's tables (`--mode publish`): the date's
+ * rejected files (byte-identical, with their reasons) replace the ones an earlier run of the date
+ * published, and the gold plan is derived from the job's counts. Idempotent: a retried step
+ * leaves the same objects and returns the same result.
  */
 export async function publish(
   input: { ingestDate: string; runId: string },
-  deps: { store: ObjectStore; buckets: LakeBuckets },
+  deps: { store: ObjectStore; buckets: Pick<LakeBuckets, 'staging' | 'quarantine'> },
 ): Promise<PublishResult> {
   const { store, buckets } = deps;
   const { ingestDate, runId } = input;
-  // A retried publish (after a timeout or crash) starts from the layers as they were before it,
-  // and so does one that finds a dead run's publish still pending.
-  await rollbackRun(store, buckets.staging, runId);
-  await rollbackOtherRuns(store, buckets.staging, runId);
-  const stagedSilverPrefix = stagedOutputPrefix(runId, 'silver');
+  const counts = await readJobCounts(store, buckets.staging, runId);
+  if (!counts) throw new Error(`the job left no counts for run ${runId}`);
+
+  // Rejected files, byte-identical: this run's set replaces the date's earlier one.
   const stagedRejectedPrefix = stagedRejectedKey(runId, '');
-  const copies: JournalCopy[] = [];
-  const deletes: JournalDelete[] = [];
-  const months = new Set<string>();
+  const targetPrefix = rejectedFilesPrefix(ingestDate);
+  const staged = await store.list(buckets.staging, stagedRejectedPrefix);
+  const names = new Set<string>();
+  for (const entry of staged) {
+    const name = entry.key.slice(stagedRejectedPrefix.length);
+    names.add(name);
+    await store.copy(buckets.staging, entry.key, buckets.quarantine, `${targetPrefix}${name}`);
+  }
+  const earlier = (await store.list(buckets.quarantine, targetPrefix))
+    .map((e) => e.key)
+    .filter((key) => !names.has(key.slice(targetPrefix.length)));
+  if (earlier.length > 0) await store.delete(buckets.quarantine, earlier);
 
-  // Silver: month partitions; this date's files are named `<date>_<run>_<n>.parquet`.
-  const stagedSilver = (await store.list(buckets.staging, stagedSilverPrefix)).filter((e) => isDataFile(e.key));
-  stagedSilver.forEach((entry, i) => {
-    const partition = entry.key.slice(stagedSilverPrefix.length, entry.key.lastIndexOf('/') + 1);
-    const targetKey = `${SILVER_PREFIX}${partition}${ingestDate}_${runId}_${String(i).padStart(5, '0')}.parquet`;
-    copies.push({ sourceBucket: buckets.staging, sourceKey: entry.key, targetBucket: buckets.silver, targetKey });
-    const month = monthOfKey(targetKey);
-    if (month) months.add(month);
-  });
-  let latestMonth = '';
-  for (const entry of await store.list(buckets.silver, SILVER_PREFIX)) {
-    latestMonth = [latestMonth, monthOfKey(entry.key) ?? ''].sort()[1];
-    if (fileName(entry.key).startsWith(silverFilePrefix(ingestDate))) {
-      deletes.push({ bucket: buckets.silver, key: entry.key });
-      const month = monthOfKey(entry.key);
-      if (month) months.add(month);
-    }
-  }
-
-  // Quarantine and condemned: the date is a partition of its own.
-  const counts = { quarantine: 0, condemned: 0 };
-  for (const [layer, bucket, prefix] of [
-    ['quarantine', buckets.quarantine, QUARANTINE_PREFIX],
-    ['condemned', buckets.condemned, CONDEMNED_PREFIX],
-  ] as const) {
-    const partition = `${prefix}ingest_date=${ingestDate}/`;
-    const stagedFiles = (
-      await store.list(buckets.staging, `${stagedOutputPrefix(runId, layer)}ingest_date=${ingestDate}/`)
-    ).filter((e) => isDataFile(e.key));
-    stagedFiles.forEach((entry, i) => {
-      copies.push({
-        sourceBucket: buckets.staging,
-        sourceKey: entry.key,
-        targetBucket: bucket,
-        targetKey: `${partition}${runId}_${String(i).padStart(5, '0')}.parquet`,
-      });
-    });
-    counts[layer] = stagedFiles.length;
-    for (const entry of await store.list(bucket, partition)) deletes.push({ bucket, key: entry.key });
-  }
-
-  // Rejected files, byte-identical, and the reasons they were rejected.
-  const rejectedStaged = await store.list(buckets.staging, stagedRejectedPrefix);
-  for (const entry of rejectedStaged) {
-    copies.push({
-      sourceBucket: buckets.staging,
-      sourceKey: entry.key,
-      targetBucket: buckets.quarantine,
-      targetKey: `${rejectedFilesPrefix(ingestDate)}${entry.key.slice(stagedRejectedPrefix.length)}`,
-    });
-  }
-  for (const entry of await store.list(buckets.quarantine, rejectedFilesPrefix(ingestDate))) {
-    deletes.push({ bucket: buckets.quarantine, key: entry.key });
-  }
-  const manifest = JSON.parse(
-    (await store.getText(buckets.staging, landingSummaryKey(runId))) ?? '{"rejected": []}',
-  ) as {
-    rejected: unknown[];
+  // The reasons they were rejected, from the landing check's summary.
+  const manifest = JSON.parse((await store.getText(buckets.staging, landingSummaryKey(runId))) ?? '{}') as {
+    rejected?: unknown[];
   };
-  for (const entry of await store.list(buckets.quarantine, rejectionsKey(ingestDate))) {
-    deletes.push({ bucket: buckets.quarantine, key: entry.key });
-  }
-  if (manifest.rejected.length > 0) {
-    const reasonsKey = stagedRejectionsKey(runId);
+  const rejected = manifest.rejected ?? [];
+  if (rejected.length > 0) {
     await store.put(
-      buckets.staging,
-      reasonsKey,
-      JSON.stringify({ ingest_date: ingestDate, run_id: runId, files: manifest.rejected }, null, 2),
+      buckets.quarantine,
+      rejectionsKey(ingestDate),
+      JSON.stringify({ ingest_date: ingestDate, run_id: runId, files: rejected }, null, 2),
     );
-    copies.push({
-      sourceBucket: buckets.staging,
-      sourceKey: reasonsKey,
-      targetBucket: buckets.quarantine,
-      targetKey: rejectionsKey(ingestDate),
-    });
+  } else {
+    await store.delete(buckets.quarantine, [rejectionsKey(ingestDate)]);
   }
 
-  // Athena's UNLOAD wants an empty target: clear what an earlier refresh may have left.
+  // Athena's UNLOAD (RefreshGold, next) refuses a non-empty target: clear what an earlier refresh left.
   const leftovers = await store.list(buckets.staging, GOLD_REFRESH_PREFIX);
-  if (leftovers.length > 0)
+  if (leftovers.length > 0) {
     await store.delete(
       buckets.staging,
       leftovers.map((e) => e.key),
     );
+  }
 
-  await applyJournal(store, buckets.staging, { name: 'publish', runId, copies, deletes });
-
-  // Gold carries every pair up to the latest month of silver: data past that month also creates
-  // the months in between, so the refresh starts right after the previous latest month.
-  const newest = [...months].sort().pop();
-  if (latestMonth && newest && newest > latestMonth) months.add(nextMonth(latestMonth));
-  const fromMonth = [...months].sort()[0] ?? null;
+  const fromMonth = goldFromMonth(counts);
   return {
     ingest_date: ingestDate,
     run_id: runId,
     from_month: fromMonth,
     gold_parameters: fromMonth ? [`'${fromMonth}'`] : [],
-    published: {
-      silver: stagedSilver.length,
-      quarantine: counts.quarantine,
-      condemned: counts.condemned,
-      rejected_files: rejectedStaged.length,
-    },
+    published: { rejected_files: staged.length },
   };
 }

@@ -1,15 +1,16 @@
 import { z } from 'zod';
-import { reportPrefix, runPrefix, runRecordKey } from '../../core/lake-layout';
+import { publishResultKey, reportPrefix, runPrefix, runRecordKey } from '../../core/lake-layout';
 import {
   failureCode,
   landingSummarySchema,
+  publishResultSchema,
   RUN_STATUSES,
   type RunRecord,
+  runRecordSchema,
   type RunSummaryCounts,
   summarize,
   ZERO_COUNTS,
 } from '../../core/run-record';
-import { applyJournal, commitRun, rollbackJournal, rollbackRun } from '../shared/journal';
 import type { ObjectStore } from '../shared/object-store';
 import { readJobCounts } from '../shared/staged-counts';
 
@@ -30,30 +31,65 @@ export const recordEventSchema = z.object({
 export type RecordEvent = z.infer<typeof recordEventSchema>;
 
 /**
- * Records how a date ended (the run record the CLI and operators read), clears the run's staging
- * area, and returns the notification text for the failure path.
+ * Each table's snapshot id after the date's publish, from the publish result the Glue job left in
+ * staging. A retried step finds the staging area cleared: the record it wrote already names them.
+ * A succeeded date without a (finished) publish result is an error, not a record without snapshots.
+ */
+async function publishedSnapshots(
+  store: ObjectStore,
+  stagingBucket: string,
+  executionId: string,
+  current: RecordEvent['current'],
+): Promise<Record<string, string>> {
+  const key = publishResultKey(current.run_id);
+  const text = await store.getText(stagingBucket, key);
+  if (text === undefined) {
+    const earlier = await store.getText(stagingBucket, runRecordKey(executionId, current.ingest_date));
+    const record = earlier === undefined ? undefined : runRecordSchema.safeParse(JSON.parse(earlier));
+    if (record?.success && record.data.run_id === current.run_id && record.data.snapshots) {
+      return record.data.snapshots;
+    }
+    throw new Error(`run ${current.run_id} succeeded without a publish result (${key})`);
+  }
+  const result = publishResultSchema.parse(JSON.parse(text));
+  if (result.run_id !== current.run_id) {
+    throw new Error(`the publish result ${key} belongs to run ${result.run_id}, not ${current.run_id}`);
+  }
+  const snapshots: Record<string, string> = {};
+  for (const table of Object.keys(result.tables).sort()) {
+    const after = result.tables[table].after;
+    if (!after)
+      throw new Error(`the publish of run ${current.run_id} did not finish: ${table} has no snapshot after it`);
+    snapshots[table] = after;
+  }
+  return snapshots;
+}
+
+/**
+ * Records how a date ended (the run record the CLI and operators read, with each table's snapshot
+ * after a successful publish), publishes the balance history report of a succeeded date, clears
+ * the run's staging area, and returns the notification text for the failure path.
  */
 export async function recordRun(
   event: RecordEvent,
   deps: { store: ObjectStore; stagingBucket: string; goldBucket?: string; reportQuarter?: string },
 ): Promise<{ record: RunRecord; notification: { subject: string; message: string } }> {
   const { current } = event;
-  // The balance history the run's report query left in the Athena results becomes gold's report,
-  // through a journal like every publish: it replaces the old report in one step and is rolled
-  // back with the date's other publishes if the run does not commit.
+  const snapshots =
+    event.status === 'SUCCEEDED'
+      ? await publishedSnapshots(deps.store, deps.stagingBucket, event.execution_id, current)
+      : undefined;
+  // The balance history the run's report query left in the Athena results becomes gold's report
+  // of the quarter (the one report object there; a retried step writes the same object again).
   if (event.status === 'SUCCEEDED' && current.report && deps.goldBucket && deps.reportQuarter) {
     const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(current.report.output_location);
     if (match) {
-      // A retried step starts from the report as it was before its first attempt.
-      await rollbackJournal(deps.store, deps.stagingBucket, current.run_id, 'report');
       const reportKey = `${reportPrefix(deps.reportQuarter)}balance_history.csv`;
-      const existing = await deps.store.list(deps.goldBucket, reportPrefix(deps.reportQuarter));
-      await applyJournal(deps.store, deps.stagingBucket, {
-        name: 'report',
-        runId: current.run_id,
-        copies: [{ sourceBucket: match[1], sourceKey: match[2], targetBucket: deps.goldBucket, targetKey: reportKey }],
-        deletes: existing.map((e) => ({ bucket: deps.goldBucket as string, key: e.key })),
-      });
+      await deps.store.copy(match[1], match[2], deps.goldBucket, reportKey);
+      const stale = (await deps.store.list(deps.goldBucket, reportPrefix(deps.reportQuarter)))
+        .map((e) => e.key)
+        .filter((key) => key !== reportKey);
+      if (stale.length > 0) await deps.store.delete(deps.goldBucket, stale);
     }
   }
   let counts: RunSummaryCounts = ZERO_COUNTS;
@@ -73,23 +109,21 @@ export async function recordRun(
         };
   }
   const failure = event.status === 'FAILED' ? failureCode(current.error) : undefined;
-  // A failed date is rolled back to before it ran, before anything else.
-  if (failure) await rollbackRun(deps.store, deps.stagingBucket, current.run_id);
   const record: RunRecord = {
     ingest_date: current.ingest_date,
     run_id: current.run_id,
     status: event.status,
     ...counts,
     ...(failure ? { error: failure.code, error_detail: failure.detail } : {}),
+    ...(snapshots ? { snapshots } : {}),
   };
   await deps.store.put(
     deps.stagingBucket,
     runRecordKey(event.execution_id, current.ingest_date),
     JSON.stringify(record, null, 2),
   );
-  // The date's publishes become final last: if anything above fails, the failure path can still
-  // roll them back. Clearing the run's staging area (backups included) is best effort after that.
-  if (!failure) await commitRun(deps.store, deps.stagingBucket, current.run_id);
+  // Clearing the run's staging area is best effort: the tables were committed (or restored) by
+  // the Glue job before this step.
   try {
     const staged = await deps.store.list(deps.stagingBucket, runPrefix(current.run_id));
     if (staged.length > 0) {

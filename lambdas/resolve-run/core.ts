@@ -1,11 +1,15 @@
 import { scheduleTickKey } from '../../core/lake-layout';
 import { type ResolveContext, type ResolvedRun, resolveRun } from '../../core/run-plan';
+import { acquireLakeLease, type IsExecutionRunning, type LeaseAcquisition } from '../shared/lake-lease';
 import type { ObjectStore } from '../shared/object-store';
 
 /**
- * ResolveRun: the execution input becomes the ordered list of dates to process (core/run-plan).
+ * ResolveRun: the execution input becomes the ordered list of dates to process (core/run-plan),
+ * and the execution takes the lake lease before it changes anything (SPEC §1 concurrency): while
+ * another running execution holds it, this one fails with LAKE_BUSY having changed nothing.
  * EventBridge Scheduler delivers at least once, so the first execution of a schedule tick claims
- * it in staging; a duplicate delivery of the same tick resolves to no dates.
+ * it in staging; a duplicate delivery of the same tick resolves to no dates (without the lease:
+ * it changes nothing).
  */
 export async function resolveExecution(
   input: unknown,
@@ -13,24 +17,37 @@ export async function resolveExecution(
   deps: {
     store: ObjectStore;
     stagingBucket: string;
-    /** Runs once the input is valid, before anything is claimed (recovery of dead runs). */
-    beforeClaim?: () => Promise<unknown>;
+    /** The execution's id (`$$.Execution.Id`, its ARN in AWS): the lease holder. */
+    executionId: string;
+    isExecutionRunning: IsExecutionRunning;
+    /** Sees how the lease was taken (the handler logs a take-over). */
+    onLease?: (lease: LeaseAcquisition) => void;
   },
 ): Promise<ResolvedRun> {
   const resolved = resolveRun(input, context);
-  await deps.beforeClaim?.();
   const tick = (input as { scheduled_time?: unknown } | null)?.scheduled_time;
-  if (typeof tick !== 'string') return resolved;
-  const claimKey = scheduleTickKey(tick);
+  const claimKey = typeof tick === 'string' ? scheduleTickKey(tick) : undefined;
+  const ownerOf = async (key: string): Promise<string | undefined> =>
+    (JSON.parse((await deps.store.getText(deps.stagingBucket, key)) ?? '{}') as { execution_id?: string }).execution_id;
+  const nothing: ResolvedRun = { ...resolved, dates: [], run_ids: [], count: 0 };
+  // A tick another execution claimed already: a duplicate delivery, which needs no lease.
+  if (claimKey) {
+    const owner = await ownerOf(claimKey);
+    if (owner !== undefined && owner !== resolved.execution_id) return nothing;
+  }
+  deps.onLease?.(
+    await acquireLakeLease(deps.executionId, {
+      store: deps.store,
+      stagingBucket: deps.stagingBucket,
+      isExecutionRunning: deps.isExecutionRunning,
+    }),
+  );
+  if (!claimKey) return resolved;
   const claimed = await deps.store.putIfAbsent(
     deps.stagingBucket,
     claimKey,
     JSON.stringify({ scheduled_time: tick, execution_id: resolved.execution_id, dates: resolved.dates }),
   );
-  if (claimed) return resolved;
   // A retry of this very step finds its own claim: that is not a duplicate delivery.
-  const owner = JSON.parse((await deps.store.getText(deps.stagingBucket, claimKey)) ?? '{}') as {
-    execution_id?: string;
-  };
-  return owner.execution_id === resolved.execution_id ? resolved : { ...resolved, dates: [], run_ids: [], count: 0 };
+  return claimed || (await ownerOf(claimKey)) === resolved.execution_id ? resolved : nothing;
 }

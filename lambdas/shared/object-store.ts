@@ -27,17 +27,26 @@ export interface ObjectStore {
   /** Returns undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
   put(bucket: string, key: string, body: Buffer | string): Promise<void>;
-  /** Writes the object only if no object has that key; false when one already exists. */
+  /**
+   * Writes the object only if no object has that key, atomically (of concurrent callers exactly one
+   * wins, and a reader sees the whole object or none); false when one already exists.
+   */
   putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean>;
   copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void>;
   delete(bucket: string, keys: readonly string[]): Promise<void>;
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** S3 binding (cloud). */
 export class S3ObjectStore implements ObjectStore {
-  constructor(private readonly client: S3Client = new S3Client({})) {}
+  constructor(
+    private readonly client: S3Client = new S3Client({}),
+    /** Attempts of a conditional put that S3 answers with 409 ConditionalRequestConflict. */
+    private readonly conflictRetries = 6,
+  ) {}
 
   async list(bucket: string, prefix: string): Promise<ObjectEntry[]> {
     const entries: ObjectEntry[] = [];
@@ -75,14 +84,23 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   }
 
+  /**
+   * `If-None-Match: *`: S3 answers 412 PreconditionFailed when the key exists, and 409
+   * ConditionalRequestConflict when a concurrent write or delete of the key was in flight — then
+   * the request is retried (S3's advice), until it is decided either way.
+   */
   async putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean> {
-    try {
-      await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*' }));
-      return true;
-    } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) return false;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*' }));
+        return true;
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) return false;
+        const conflict = e.name === 'ConditionalRequestConflict' || e.$metadata?.httpStatusCode === 409;
+        if (!conflict || attempt >= this.conflictRetries) throw error;
+        await sleep(Math.min(1000, 50 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+      }
     }
   }
 

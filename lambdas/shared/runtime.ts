@@ -1,3 +1,4 @@
+import type { IsExecutionRunning } from './lake-lease';
 import type { ObjectStore } from './object-store';
 
 /**
@@ -9,6 +10,17 @@ export interface HandlerRuntime {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Records a business metric (CloudWatch through Powertools in AWS; not recorded locally). */
   readonly metric?: (name: string, unit: 'Count' | 'Percent', value: number) => void;
+  /**
+   * Whether an execution of the state machine still runs (the lake lease's holder): Step Functions'
+   * DescribeExecution in AWS, the local runner's own answer locally.
+   */
+  readonly isExecutionRunning?: IsExecutionRunning;
+}
+
+/** The runtime's execution port; a step that needs it fails clearly where none is bound. */
+export function executionPort(runtime: HandlerRuntime): IsExecutionRunning {
+  if (!runtime.isExecutionRunning) throw new Error('the runtime binds no isExecutionRunning port');
+  return runtime.isExecutionRunning;
 }
 
 /** A handler core: parses its event and does the step's work. */

@@ -1,7 +1,8 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import type { ILakeCatalog } from './lake-catalog';
 
 export interface AthenaQueryTaskProps extends Omit<
   tasks.AthenaStartQueryExecutionProps,
@@ -9,8 +10,16 @@ export interface AthenaQueryTaskProps extends Omit<
 > {
   /** The workgroup the query runs in; it enforces the result location and its encryption. */
   readonly workGroup: string;
-  /** The Glue database the query's unqualified table names resolve in (the AwsDataCatalog). */
-  readonly databaseName: string;
+  /**
+   * The catalog holding the (Iceberg) tables the query reads: its database is the query's default
+   * database (unqualified table names resolve in it, in the AwsDataCatalog).
+   */
+  readonly catalog: ILakeCatalog;
+  /**
+   * The tables the query reads, by name; the task may read their catalog entries only.
+   * @default every table of the catalog
+   */
+  readonly tables?: readonly string[];
 }
 
 /**
@@ -18,10 +27,12 @@ export interface AthenaQueryTaskProps extends Omit<
  * exactly as by AthenaStartQueryExecution (same ASL); only the policy differs. CDK's task grants
  * `s3:GetObject`/`s3:PutObject`/`s3:ListBucket`/`s3:CreateBucket` and `lakeformation:GetDataAccess`
  * on `*`, and Glue catalog writes (CreateTable, DeleteDatabase, …) on the database; this task
- * grants only the workgroup's query actions and read access to the database's catalog entries.
- * S3 and KMS access (the tables' prefixes, the refresh output, the results bucket and the lake key)
- * is granted by the stack through MedallionStorage, per prefix. The lake is not governed by Lake
- * Formation, so `lakeformation:GetDataAccess` is not needed.
+ * grants only the workgroup's query actions and read access to the catalog entries of the tables
+ * the query reads (`glue:GetDatabase`, `glue:GetTable`: Athena finds an Iceberg table's current
+ * metadata file through its entry; Iceberg tables have no Glue partitions). S3 and KMS access (the
+ * tables' locations, the refresh output, the results bucket and the lake key) is granted by the
+ * stack through MedallionStorage, per prefix. The lake is not governed by Lake Formation, so
+ * `lakeformation:GetDataAccess` is not needed. Athena never writes the Iceberg tables.
  */
 export class AthenaQueryTask extends tasks.AthenaStartQueryExecution {
   protected override readonly taskPolicies: iam.PolicyStatement[];
@@ -30,7 +41,7 @@ export class AthenaQueryTask extends tasks.AthenaStartQueryExecution {
     super(scope, id, {
       ...props,
       workGroup: props.workGroup,
-      queryExecutionContext: { databaseName: props.databaseName },
+      queryExecutionContext: { databaseName: props.catalog.databaseName },
     });
     const stack = Stack.of(this);
     this.taskPolicies = [
@@ -48,11 +59,11 @@ export class AthenaQueryTask extends tasks.AthenaStartQueryExecution {
         resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })],
       }),
       new iam.PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        actions: ['glue:GetDatabase', 'glue:GetTable'],
         resources: [
-          stack.formatArn({ service: 'glue', resource: 'catalog', arnFormat: ArnFormat.NO_RESOURCE_NAME }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName }),
-          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${props.databaseName}/*` }),
+          props.catalog.catalogArn,
+          props.catalog.databaseArn,
+          ...(props.tables ?? props.catalog.tableNames).map((t) => props.catalog.table(t).tableArn),
         ],
       }),
     ];

@@ -7,13 +7,15 @@ import { Construct } from 'constructs';
 import type { Contract } from '../../core/contract';
 import {
   BRONZE_PREFIX,
-  QUARANTINE_PREFIX,
+  GOLD_REFRESH_PREFIX,
+  ICEBERG_CATALOG,
   RUNS_PREFIX,
-  SILVER_PREFIX,
+  TABLES,
   jobCountsPrefix,
   landingSummaryKey,
-  stagedOutputPrefix,
+  publishResultKey,
 } from '../../core/lake-layout';
+import type { ILakeCatalog } from './lake-catalog';
 import type { MedallionStorage } from './medallion-storage';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -30,23 +32,49 @@ export const SCRIPT_METADATA_KEY = 'txlake:script';
 /** Template metadata naming the directory of a Glue job's `--extra-py-files`, for local mode. */
 export const PACKAGE_METADATA_KEY = 'txlake:package';
 
+/**
+ * The job argument naming the job's mode (`transform`, `publish`, `publish-gold`, `restore`,
+ * `maintain`). Not `--mode`: Glue reserves `--mode` (with `--debug`, `--JOB_NAME`, `--endpoint`)
+ * for its own use, and aws-cdk-lib refuses it as a job argument.
+ */
+export const JOB_MODE_ARGUMENT = '--job_mode';
+
 /** Stands for the run id in the job's per-run key arguments; the job fills in its own. */
 export const RUN_ID_PLACEHOLDER = '{run_id}';
 
 /**
- * Where the job reads and writes, as job arguments: the job knows no key of the lake itself. Table
- * prefixes, and a run's staging keys as patterns holding {@link RUN_ID_PLACEHOLDER}; the same for
- * every run of a deployment (the bucket roots are added per deployment).
+ * Where the job reads and writes, as job arguments: the job knows no key or table of the lake
+ * itself. The Iceberg catalog and its tables by name, and a run's staging keys as patterns holding
+ * {@link RUN_ID_PLACEHOLDER}; the same for every run of a deployment (the database and the bucket
+ * roots are added per deployment).
  */
 export const JOB_LAYOUT_ARGUMENTS: Readonly<Record<string, string>> = {
-  '--silver_table_prefix': SILVER_PREFIX,
-  '--quarantine_table_prefix': QUARANTINE_PREFIX,
+  '--catalog_name': ICEBERG_CATALOG,
+  '--silver_table': TABLES.silver,
+  '--quarantine_table': TABLES.quarantine,
+  '--condemned_table': TABLES.condemned,
+  '--gold_table': TABLES.gold,
   '--landing_summary_key': landingSummaryKey(RUN_ID_PLACEHOLDER),
-  '--staged_silver_prefix': stagedOutputPrefix(RUN_ID_PLACEHOLDER, 'silver'),
-  '--staged_quarantine_prefix': stagedOutputPrefix(RUN_ID_PLACEHOLDER, 'quarantine'),
-  '--staged_condemned_prefix': stagedOutputPrefix(RUN_ID_PLACEHOLDER, 'condemned'),
   '--counts_prefix': jobCountsPrefix(RUN_ID_PLACEHOLDER),
+  '--publish_result_key': publishResultKey(RUN_ID_PLACEHOLDER),
+  '--gold_refresh_prefix': GOLD_REFRESH_PREFIX,
 };
+
+/**
+ * Glue's `--conf` value enabling an Iceberg catalog backed by the Glue Data Catalog (Glue 5.0,
+ * Iceberg 1.7.1, with `--datalake-formats iceberg`): one job argument chaining the settings with
+ * ` --conf `, as the Glue documentation gives it ("Using the Iceberg framework in AWS Glue").
+ */
+export function glueIcebergConf(catalogName: string, warehouse: string): string {
+  const catalog = `spark.sql.catalog.${catalogName}`;
+  return [
+    'spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions',
+    `${catalog}=org.apache.iceberg.spark.SparkCatalog`,
+    `${catalog}.warehouse=${warehouse}`,
+    `${catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog`,
+    `${catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO`,
+  ].join(' --conf ');
+}
 
 /**
  * A file, or a directory (zipped by CDK), as an asset the job can read with `s3:GetObject` on that
@@ -76,8 +104,10 @@ export interface IngestionJobProps {
   readonly envName: string;
   /** The contract the job enforces (allow-list and patterns included). */
   readonly contract: Contract;
-  /** The lake: the job reads bronze and the published layers and writes staging (KMS key included). */
+  /** The lake: the job reads bronze and the refresh output and writes staging (KMS key included). */
   readonly storage: MedallionStorage;
+  /** The Iceberg tables the job commits to (through the Glue Data Catalog) and whose files it writes. */
+  readonly catalog: ILakeCatalog;
   /**
    * Glue workers (G.1X).
    * @default 2
@@ -88,12 +118,42 @@ export interface IngestionJobProps {
    * @default 60
    */
   readonly timeoutMinutes?: number;
+  /**
+   * Maintenance expires snapshots older than this many days (always keeping {@link snapshotsToKeep}).
+   * @default 30
+   */
+  readonly snapshotRetentionDays?: number;
+  /**
+   * Snapshots maintenance always keeps per table, however old.
+   * @default 10
+   */
+  readonly snapshotsToKeep?: number;
+  /**
+   * Maintenance removes files no snapshot references once they are this many hours old (at least
+   * 24: a younger file may belong to a commit in flight).
+   * @default 72
+   */
+  readonly orphanFileAgeHours?: number;
+  /**
+   * Years condemned rows are kept (a row retention by ingest date, independent of snapshot expiry).
+   * @default 7
+   */
+  readonly condemnedRetentionYears?: number;
+}
+
+/** Positive whole numbers only: they become job arguments. */
+function positiveInteger(name: string, value: number, min = 1): string {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${value}`);
+  return String(value);
 }
 
 /**
- * The Glue 5.0 (Spark 3.5.4) job that applies the row rules, dedupes and writes a run's outputs to
- * staging. It reads bronze and the published silver/quarantine (for duplicates and attempts) and
- * writes only staging: publishing is the pipeline's later, audited step.
+ * The Glue 5.0 (Spark 3.5.4, Iceberg 1.7.1) job of the lake, one script with a mode per step
+ * ({@link JOB_MODE_ARGUMENT}): `transform` applies the row rules, dedupes and writes a date's rows
+ * to the tables' Iceberg audit branches (the write of write–audit–publish, reading the published
+ * tables for duplicates and attempts); `publish` fast-forwards each table to its audited branch
+ * (one commit per table); `publish-gold` makes the refreshed gold months current; `restore` puts
+ * the tables back after a failure; `maintain` expires snapshots, compacts and removes orphans.
  */
 export class IngestionJob extends Construct {
   readonly job: glue.IJob;
@@ -103,14 +163,21 @@ export class IngestionJob extends Construct {
     super(scope, id);
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
-      description: 'txlake Glue job: reads bronze and published layers, writes staging',
+      description: 'txlake Glue job: reads bronze, commits to the Iceberg tables, reads and writes staging runs/',
     });
-    const { storage } = props;
+    const { storage, catalog } = props;
     const { buckets, key } = storage;
+    const tableNames = Object.values(TABLES);
     storage.grantRead('bronze', role, BRONZE_PREFIX);
-    storage.grantRead('silver', role, SILVER_PREFIX);
-    storage.grantRead('quarantine', role, QUARANTINE_PREFIX);
+    // Each table's files (data/ and metadata/ under its location): written by commits, deleted by
+    // maintenance (expired snapshots, orphans).
+    for (const name of tableNames) {
+      const table = catalog.table(name);
+      storage.grantReadWrite(table.layer, role, table.prefix);
+    }
+    catalog.grantCommit(role, tableNames);
     storage.grantReadWrite('staging', role, RUNS_PREFIX);
+    storage.grantRead('staging', role, GOLD_REFRESH_PREFIX);
     // Continuous logging into the job's (KMS-encrypted) Glue log groups, and job metrics.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -141,7 +208,8 @@ export class IngestionJob extends Construct {
 
     const job = new glue.PySparkEtlJob(this, 'Job', {
       role,
-      description: 'txlake: row rules, dedupe and attempts for one ingest date (write step of write-audit-publish)',
+      description:
+        'txlake: row rules, dedupe and attempts for one ingest date, written to Iceberg audit branches; publishes the audited branches and gold, restores and maintains the tables',
       script: new ObjectAsset('ScriptAsset', { path: path.join(ROOT, GLUE_SCRIPT) }),
       // The package as a zip whose root holds txlake_glue/ (Glue puts it on the Python path).
       extraPythonFiles: [
@@ -156,12 +224,18 @@ export class IngestionJob extends Construct {
       securityConfiguration,
       continuousLogging: { enabled: true },
       defaultArguments: {
+        [JOB_MODE_ARGUMENT]: 'transform',
+        '--database': catalog.databaseName,
         '--bronze_root': `s3://${buckets.bronze.bucketName}`,
-        '--silver_root': `s3://${buckets.silver.bucketName}`,
-        '--quarantine_root': `s3://${buckets.quarantine.bucketName}`,
         '--staging_root': `s3://${buckets.staging.bucketName}`,
         ...JOB_LAYOUT_ARGUMENTS,
         '--contract': JSON.stringify(props.contract),
+        '--snapshot_retention_days': positiveInteger('snapshotRetentionDays', props.snapshotRetentionDays ?? 30),
+        '--snapshots_to_keep': positiveInteger('snapshotsToKeep', props.snapshotsToKeep ?? 10),
+        '--orphan_file_age_hours': positiveInteger('orphanFileAgeHours', props.orphanFileAgeHours ?? 72, 24),
+        '--condemned_retention_years': positiveInteger('condemnedRetentionYears', props.condemnedRetentionYears ?? 7),
+        '--datalake-formats': 'iceberg',
+        '--conf': glueIcebergConf(ICEBERG_CATALOG, `s3://${buckets.silver.bucketName}/`),
       },
     });
     const cfnJob = job.node.defaultChild as glue.CfnJob;

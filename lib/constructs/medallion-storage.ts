@@ -3,7 +3,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { LakeLayer } from '../../core/lake-layout';
+import {
+  EXPIRING_STAGING_PREFIXES,
+  type LakeLayer,
+  REJECTED_FILES_PREFIX,
+  REJECTIONS_PREFIX,
+} from '../../core/lake-layout';
 
 /** Every bucket a step may be granted access to: the layers and the Athena results. */
 export type StorageArea = LakeLayer | 'athenaResults';
@@ -39,15 +44,17 @@ export interface MedallionStorageProps {
    */
   readonly athenaResultsExpirationDays?: number;
   /**
-   * Days quarantined rows and rejected files are kept (7 years).
+   * Days rejected files (and why they were rejected) are kept (7 years). Rows are kept by the
+   * tables' maintenance instead: S3 must never expire an Iceberg table's files.
    * @default 2555
    */
-  readonly quarantineRetentionDays?: number;
+  readonly rejectedFileRetentionDays?: number;
   /**
-   * Days condemned rows are kept (7 years).
+   * Days replaced versions of condemned objects are kept (7 years), so that even a rerun's
+   * replaced Iceberg files stay recoverable as long as the rows' retention.
    * @default 2555
    */
-  readonly condemnedRetentionDays?: number;
+  readonly condemnedVersionRetentionDays?: number;
 }
 
 /**
@@ -162,27 +169,34 @@ export class MedallionStorage extends Construct {
       ]),
       silver: bucket('silver', [noncurrent]),
       gold: bucket('gold', [noncurrent]),
-      // Quarantined rows and rejected files are published data (and the attempt history):
-      // they are kept as long as condemned rows.
+      // Rejected files are kept 7 years like condemned rows; the quarantine table's rows (the
+      // attempt history) are never expired by S3: a lifecycle rule on an Iceberg table's prefix
+      // would delete files its current snapshot still reads.
       quarantine: bucket('quarantine', [
         noncurrent,
-        { id: 'expire-quarantine', expiration: Duration.days(props.quarantineRetentionDays ?? 2555) },
+        ...[REJECTED_FILES_PREFIX, REJECTIONS_PREFIX].map((prefix) => ({
+          id: `expire-${prefix.replace(/\W+/g, '')}`,
+          prefix,
+          expiration: Duration.days(props.rejectedFileRetentionDays ?? 2555),
+        })),
       ]),
+      // The condemned table's 7-year retention is a row retention (the maintenance job).
       condemned: bucket('condemned', [
         {
-          id: 'retain-seven-years',
-          expiration: Duration.days(props.condemnedRetentionDays ?? 2555),
-          // A rerun replaces a date's condemned rows; the replaced versions are kept as long.
-          noncurrentVersionExpiration: Duration.days(props.condemnedRetentionDays ?? 2555),
+          id: 'retain-replaced-versions',
+          noncurrentVersionExpiration: Duration.days(props.condemnedVersionRetentionDays ?? 2555),
         },
       ]),
-      staging: bucket('staging', [
-        {
-          id: 'expire-staging',
+      // Runs' scratch space expires; the lake's lease must not (a backfill may hold it for days).
+      staging: bucket(
+        'staging',
+        EXPIRING_STAGING_PREFIXES.map((prefix) => ({
+          id: `expire-${prefix.replace(/\W+/g, '')}`,
+          prefix,
           expiration: Duration.days(props.stagingExpirationDays ?? 14),
           noncurrentVersionExpiration: Duration.days(1),
-        },
-      ]),
+        })),
+      ),
     };
     this.buckets = buckets;
     // Bronze is the audit copy: nobody deletes a landed file or one of its versions (versioning

@@ -10,6 +10,8 @@ import { Construct } from 'constructs';
 import type { IAnalyticsWorkgroup } from './analytics-workgroup';
 import { AthenaQueryTask } from './athena-query-task';
 import { GlueJobRunTask } from './glue-job-run-task';
+import { JOB_MODE_ARGUMENT } from './ingestion-job';
+import { TABLES } from '../../core/lake-layout';
 import type { ILakeCatalog } from './lake-catalog';
 
 /** The pipeline's Lambda steps. */
@@ -18,8 +20,8 @@ export interface PipelineFunctions {
   readonly validateLanding: lambda.IFunction;
   readonly qualityGate: lambda.IFunction;
   readonly publish: lambda.IFunction;
-  readonly publishGold: lambda.IFunction;
   readonly recordRun: lambda.IFunction;
+  readonly releaseLease: lambda.IFunction;
 }
 
 export interface PipelineStateMachineProps {
@@ -60,6 +62,9 @@ export interface PipelineStateMachineProps {
   readonly logRetentionDays?: number;
 }
 
+/** The state machine's name in an environment (IAM policies name its executions by it). */
+export const pipelineStateMachineName = (envName: string): string => `txlake-${envName}-pipeline`;
+
 /** Errors of the AWS services themselves (throttling, outages): worth a retry. Data errors are not. */
 const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.ServiceException',
@@ -84,10 +89,13 @@ const TRANSIENT_ATHENA_ERRORS = [
 ];
 
 /**
- * The one state machine of txlake: resolve the run, then for each date in ascending order:
- * validate landing → Glue job → quality gate → publish → gold refresh → balance report → record.
- * Any failure records the date, notifies and stops the run. Local mode executes this very
- * definition, taken from the synthesized template.
+ * The one state machine of txlake: resolve the run (taking the lake's lease), then for each date in
+ * ascending order: validate landing → Glue job writing the date to Iceberg audit branches → quality
+ * gate → publish (one Iceberg commit per table, by the Glue job) → rejected files and the gold plan →
+ * gold refresh (Athena) → gold publish (one commit, by the Glue job) → balance report → record.
+ * A failure before the date is committed restores the tables it had published, records the date,
+ * notifies and stops the run; the lease is released at the end either way. Local mode executes this
+ * very definition, taken from the synthesized template.
  */
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -128,6 +136,7 @@ export class PipelineStateMachine extends Construct {
       payload: sfn.TaskInput.fromObject({
         input: sfn.JsonPath.entirePayload,
         execution_name: sfn.JsonPath.executionName,
+        execution_id: sfn.JsonPath.executionId,
         start_time: sfn.JsonPath.executionStartTime,
       }),
       payloadResponseOnly: true,
@@ -152,18 +161,27 @@ export class PipelineStateMachine extends Construct {
     );
 
     const glueTimeout = Duration.minutes(props.glueTimeoutMinutes ?? 60);
-    const transformRows = retryTransient(
-      new GlueJobRunTask(this, 'TransformRows', {
-        glueJobName: props.job.jobName,
-        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-        arguments: sfn.TaskInput.fromObject({ '--run_id': runId, '--ingest_date': date }),
-        resultPath: sfn.JsonPath.DISCARD,
-        taskTimeout: sfn.Timeout.duration(glueTimeout),
-        // The run's own timeout plus time to get capacity.
-        stateTimeout: glueTimeout.plus(Duration.minutes(15)),
-      }),
-      TRANSIENT_GLUE_ERRORS,
-    );
+    /** A run of the Glue job in one of its modes (the job's `--job_mode`). */
+    const glueRun = (id: string, mode: string, extra: Record<string, string> = {}) =>
+      retryTransient(
+        new GlueJobRunTask(this, id, {
+          glueJobName: props.job.jobName,
+          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+          arguments: sfn.TaskInput.fromObject({
+            [JOB_MODE_ARGUMENT]: mode,
+            '--run_id': runId,
+            '--ingest_date': date,
+            ...extra,
+          }),
+          resultPath: sfn.JsonPath.DISCARD,
+          taskTimeout: sfn.Timeout.duration(glueTimeout),
+          // The run's own timeout plus time to get capacity.
+          stateTimeout: glueTimeout.plus(Duration.minutes(15)),
+        }),
+        TRANSIENT_GLUE_ERRORS,
+      );
+    // Write of write–audit–publish: the date's rows go to the tables' audit branches.
+    const transformRows = glueRun('TransformRows', 'transform');
 
     const qualityGate = invoke(
       'QualityGate',
@@ -171,6 +189,8 @@ export class PipelineStateMachine extends Construct {
       { run_id: runId, landing: sfn.JsonPath.objectAt('$.current.landing') },
       '$.current.gate',
     );
+    // One Iceberg commit per table: main fast-forwarded to the audited branch.
+    const publishTables = glueRun('PublishTables', 'publish');
     const publish = invoke('Publish', f.publish, { ingest_date: date, run_id: runId }, '$.current.publish');
 
     const refreshGold = retryTransient(
@@ -178,25 +198,30 @@ export class PipelineStateMachine extends Construct {
         queryString: props.goldRefreshSql,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
         workGroup: props.workgroup.workgroupName,
-        databaseName: props.catalog.databaseName,
+        catalog: props.catalog,
+        tables: [TABLES.silver],
         executionParameters: sfn.JsonPath.listAt('$.current.publish.gold_parameters'),
         resultPath: sfn.JsonPath.DISCARD,
         taskTimeout: sfn.Timeout.duration(Duration.minutes(30)),
       }),
       TRANSIENT_ATHENA_ERRORS,
     );
-    const publishGold = invoke(
-      'PublishGold',
-      f.publishGold,
-      { run_id: runId, from_month: sfn.JsonPath.stringAt('$.current.publish.from_month') },
-      '$.current.gold',
-    );
+    // The refresh output becomes gold's state from the first changed month on, in one commit.
+    const publishGold = glueRun('PublishGold', 'publish-gold', {
+      '--from_month': sfn.JsonPath.stringAt('$.current.publish.from_month'),
+    });
+    // From here on the date is published: a later failure must not restore its tables.
+    const dateCommitted = new sfn.Pass(this, 'DateCommitted', {
+      result: sfn.Result.fromBoolean(true),
+      resultPath: '$.current.committed',
+    });
     const balanceReport = retryTransient(
       new AthenaQueryTask(this, 'BalanceReport', {
         queryString: props.balanceHistorySql,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
         workGroup: props.workgroup.workgroupName,
-        databaseName: props.catalog.databaseName,
+        catalog: props.catalog,
+        tables: [TABLES.gold],
         executionParameters: props.reportParameters,
         resultSelector: {
           output_location: sfn.JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation'),
@@ -228,12 +253,31 @@ export class PipelineStateMachine extends Construct {
       error: 'DATE_FAILED',
       cause: 'A date failed; the run stops at the first failed date (see its run record)',
     });
-    recordFailed.next(notifyFailure).next(dateFailed);
+    const releaseLease = (id: string) =>
+      invoke(id, f.releaseLease, { execution_id: sfn.JsonPath.executionId }, undefined);
+    const releaseAfterFailure = releaseLease('ReleaseLeaseAfterFailure');
+    releaseAfterFailure.addCatch(dateFailed, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+    recordFailed.next(notifyFailure).next(releaseAfterFailure).next(dateFailed);
+
+    // Tables a date published before it failed go back to their state before it (Iceberg commits).
+    const restoreTables = glueRun('RestoreTables', 'restore');
+    restoreTables.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.current.restore_error' });
+    restoreTables.next(recordFailed);
+    const afterFailure = new sfn.Choice(this, 'RestoreNeeded')
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.current.gate'),
+          sfn.Condition.isNotPresent('$.current.committed'),
+        ),
+        restoreTables,
+      )
+      .otherwise(recordFailed);
 
     for (const step of [
       validateLanding,
       transformRows,
       qualityGate,
+      publishTables,
       publish,
       refreshGold,
       publishGold,
@@ -241,7 +285,7 @@ export class PipelineStateMachine extends Construct {
       recordSucceeded,
       recordNoData,
     ]) {
-      step.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.current.error' });
+      step.addCatch(afterFailure, { errors: ['States.ALL'], resultPath: '$.current.error' });
     }
 
     const advance = new sfn.Pass(this, 'Advance', {
@@ -253,21 +297,22 @@ export class PipelineStateMachine extends Construct {
         index: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.index'), 1),
       },
     });
-    const done = new sfn.Succeed(this, 'AllDatesDone');
+    const done = releaseLease('ReleaseLease').next(new sfn.Succeed(this, 'AllDatesDone'));
     const moreDates = new sfn.Choice(this, 'MoreDates');
 
     recordSucceeded.next(advance);
     recordNoData.next(advance);
     advance.next(moreDates);
 
+    dateCommitted.next(balanceReport);
     const goldNeeded = new sfn.Choice(this, 'GoldChanged')
-      .when(sfn.Condition.isNull('$.current.publish.from_month'), balanceReport)
-      .otherwise(refreshGold.next(publishGold).next(balanceReport));
+      .when(sfn.Condition.isNull('$.current.publish.from_month'), dateCommitted)
+      .otherwise(refreshGold.next(publishGold).next(dateCommitted));
     balanceReport.next(recordSucceeded);
 
     const landed = new sfn.Choice(this, 'AnyFilesLanded')
       .when(sfn.Condition.numberEquals('$.current.landing.files_total', 0), recordNoData)
-      .otherwise(transformRows.next(qualityGate).next(publish).next(goldNeeded));
+      .otherwise(transformRows.next(qualityGate).next(publishTables).next(publish).next(goldNeeded));
 
     moreDates
       .when(sfn.Condition.numberLessThanJsonPath('$.index', '$.count'), nextDate.next(validateLanding).next(landed))
@@ -278,7 +323,7 @@ export class PipelineStateMachine extends Construct {
       encryptionKey: props.logKey,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `txlake-${props.envName}-pipeline`,
+      stateMachineName: pipelineStateMachineName(props.envName),
       definitionBody: sfn.DefinitionBody.fromChainable(resolveRun.next(moreDates)),
       tracingEnabled: true,
       timeout: Duration.hours(24),

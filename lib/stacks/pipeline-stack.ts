@@ -1,4 +1,5 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -10,13 +11,18 @@ import type { ILakeCatalog } from '../constructs/lake-catalog';
 import type { MedallionStorage } from '../constructs/medallion-storage';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
-import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
+import { PipelineStateMachine, pipelineStateMachineName } from '../constructs/pipeline-state-machine';
 import type { EnvironmentSettings } from '../settings';
 import {
   BRONZE_PREFIX,
   GOLD_BALANCES_PREFIX,
   GOLD_REFRESH_PREFIX,
+  LEASE_PREFIX,
+  REJECTED_FILES_PREFIX,
+  REJECTIONS_PREFIX,
+  REPORTS_PREFIX,
   RUNS_PREFIX,
+  SCHEDULE_TICKS_PREFIX,
   SILVER_PREFIX,
 } from '../../core/lake-layout';
 import { loadSql } from '../../core/sql-files';
@@ -61,8 +67,6 @@ export class PipelineStack extends Stack {
       MAX_QUARANTINE_RATIO: String(settings.maxQuarantineRatio),
       SCHEDULE_TIME_ZONE: settings.scheduleTimeZone,
       REPORT_QUARTER: settings.reportQuarter,
-      // Journals younger than the state machine's timeout may belong to a run still in flight.
-      JOURNAL_RECOVERY_MIN_AGE_MINUTES: String(24 * 60),
     };
     const metricsNamespace = `txlake/${settings.envName}`;
     const step = (id: string, handlerName: string, description: string) =>
@@ -78,31 +82,46 @@ export class PipelineStack extends Stack {
     const resolveRun = step('ResolveRun', 'resolve-run', 'txlake: resolve the run input into ingest dates');
     const validateLanding = step('ValidateLanding', 'validate-landing', 'txlake: file-level checks of landed files');
     const qualityGate = step('QualityGate', 'quality-gate', 'txlake: audit the staged counts');
-    const publish = step('Publish', 'publish', 'txlake: publish audited outputs of a date');
-    const publishGold = step('PublishGold', 'publish-gold', 'txlake: publish refreshed gold months');
+    const publish = step('Publish', 'publish', 'txlake: publish the rejected files of a date and plan its gold refresh');
     const recordRun = step('RecordRun', 'record-run', 'txlake: record how a date ended');
+    const releaseLease = step('ReleaseLease', 'release-lease', "txlake: release the lake's lease at the end of a run");
 
     // Grants per step: each reads and writes only what it touches, with explicit actions.
-    const lakeLayers = ['silver', 'gold', 'quarantine', 'condemned'] as const;
-    storage.grantReadWrite('staging', resolveRun.function); // rolls back a dead run's journal
-    for (const layer of lakeLayers) storage.grantReadWrite(layer, resolveRun.function);
+    // ResolveRun takes the lake's lease and claims schedule ticks (staging) and asks whether the
+    // execution holding a lease still runs.
+    storage.grantReadWrite('staging', resolveRun.function, LEASE_PREFIX);
+    storage.grantReadWrite('staging', resolveRun.function, SCHEDULE_TICKS_PREFIX);
+    resolveRun.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          this.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${pipelineStateMachineName(settings.envName)}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    storage.grantReadWrite('staging', releaseLease.function, LEASE_PREFIX);
     storage.grantRead('bronze', validateLanding.function, BRONZE_PREFIX);
     storage.grantReadWrite('staging', validateLanding.function, RUNS_PREFIX);
     storage.grantRead('staging', qualityGate.function, RUNS_PREFIX);
-    storage.grantReadWrite('staging', publish.function);
-    for (const layer of ['silver', 'quarantine', 'condemned'] as const) storage.grantReadWrite(layer, publish.function);
-    storage.grantReadWrite('gold', publish.function); // rolls back a dead run's gold journal
-    storage.grantReadWrite('staging', publishGold.function);
-    storage.grantReadWrite('gold', publishGold.function);
-    // Recording a date commits or rolls back what it published, and files the report.
+    storage.grantReadWrite('staging', publish.function, RUNS_PREFIX);
+    storage.grantReadWrite('staging', publish.function, GOLD_REFRESH_PREFIX); // empties the UNLOAD target
+    storage.grantReadWrite('quarantine', publish.function, REJECTED_FILES_PREFIX);
+    storage.grantReadWrite('quarantine', publish.function, REJECTIONS_PREFIX);
+    // Recording a date writes its run record and files the balance report in gold.
     storage.grantReadWrite('staging', recordRun.function);
-    for (const layer of lakeLayers) storage.grantReadWrite(layer, recordRun.function);
+    storage.grantReadWrite('gold', recordRun.function, REPORTS_PREFIX);
     storage.grantRead('athenaResults', recordRun.function);
 
     const job = new IngestionJob(this, 'IngestionJob', {
       envName: settings.envName,
       contract: props.contract,
       storage,
+      catalog: props.catalog,
     });
 
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
@@ -112,8 +131,8 @@ export class PipelineStack extends Stack {
         validateLanding: validateLanding.function,
         qualityGate: qualityGate.function,
         publish: publish.function,
-        publishGold: publishGold.function,
         recordRun: recordRun.function,
+        releaseLease: releaseLease.function,
       },
       job: job.job,
       workgroup: props.workgroup,
@@ -146,7 +165,7 @@ export class PipelineStack extends Stack {
       stateMachine: this.pipeline.stateMachine,
       topic: this.topic,
       metricsNamespace,
-      functions: [resolveRun, validateLanding, qualityGate, publish, publishGold, recordRun].map((s) => s.function),
+      functions: [resolveRun, validateLanding, qualityGate, publish, recordRun, releaseLease].map((s) => s.function),
       maxQuarantineRatio: settings.maxQuarantineRatio,
       expectDailyFiles: settings.scheduleEnabled,
     });

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { quoteIdent, quoteLiteral } from './duckdb-quoting';
+import type { IcebergCatalog, SnapshotSelector } from './iceberg-catalog';
 
 /**
  * Glue tables as DuckDB views for LocalAthena: Glue column types in DuckDB terms, the table's
@@ -15,10 +16,69 @@ export interface LocalTableColumn {
 
 export interface LocalTable {
   readonly name: string;
-  /** absolute local directory (the table's S3 prefix in the local lake) */
-  readonly location: string;
-  readonly columns: LocalTableColumn[];
-  readonly partitionKeys: LocalTableColumn[];
+  /** every column of the table, in order (Glue types) */
+  readonly columns: readonly LocalTableColumn[];
+  /**
+   * The table's Parquet files as of now (absolute paths). Called on every `execute`, so a commit
+   * made since the last query is seen.
+   */
+  readonly files: () => Promise<readonly string[]>;
+  /**
+   * Columns whose values live only in the files' Hive directory names (`year=2024/`), read with
+   * DuckDB's `hive_partitioning`; a name also in `columns` keeps its place there, others follow.
+   * Only for plain directories (test fixtures, Athena UNLOAD output): Iceberg data files hold every
+   * column, and their `data/<partition>=…/` directory names must not override the file's values.
+   */
+  readonly hivePartitionColumns?: readonly LocalTableColumn[];
+}
+
+/** A plain directory of Parquet files (every `*.parquet` beneath it, read on every query). */
+export function directoryTable(
+  name: string,
+  dir: string,
+  columns: readonly LocalTableColumn[],
+  hivePartitionColumns?: readonly LocalTableColumn[],
+): LocalTable {
+  return {
+    name,
+    columns,
+    files: () => Promise.resolve(parquetFiles(dir)),
+    ...(hivePartitionColumns && hivePartitionColumns.length > 0 ? { hivePartitionColumns } : {}),
+  };
+}
+
+/**
+ * An Iceberg table of the local catalog: the live data files of main's head (re-resolved on every
+ * query), of main as of `asOf`, or of a branch/tag `ref`. A table without a snapshot yet has no
+ * files (the empty view); a missing table, a snapshot with delete files or an instant before the
+ * first snapshot throw the catalog's errors from the query.
+ */
+export function icebergTable(
+  catalog: IcebergCatalog,
+  tableName: string,
+  columns: readonly LocalTableColumn[],
+  selector: SnapshotSelector = {},
+  /** the view's name @default tableName */
+  viewName: string = tableName,
+): LocalTable {
+  return {
+    name: viewName,
+    columns,
+    files: async () => {
+      const { metadata, files } = await catalog.tableFiles(tableName, selector);
+      const other = files.find((f) => f.fileFormat !== 'PARQUET');
+      if (other) {
+        throw new Error(`LocalAthena: ${metadata.identifier} has a ${other.fileFormat} data file (${other.path})`);
+      }
+      return files.map((f) => f.path);
+    },
+  };
+}
+
+/** The view's columns: the table's columns, then Hive partition columns that are not among them. */
+export function viewColumns(table: LocalTable): LocalTableColumn[] {
+  const names = new Set(table.columns.map((c) => c.name.toLowerCase()));
+  return [...table.columns, ...(table.hivePartitionColumns ?? []).filter((c) => !names.has(c.name.toLowerCase()))];
 }
 
 /** Glue/Hive type → DuckDB type. */
@@ -68,15 +128,16 @@ export function parquetFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** `read_parquet(<files or the table's glob>, ...)` with the table's Hive partitioning. */
-function readParquetSql(table: LocalTable, files?: readonly string[]): string {
-  const source = files
-    ? `[${files.map(quoteLiteral).join(', ')}]`
-    : quoteLiteral(`${table.location.replace(/[\\/]+$/, '')}/**/*.parquet`);
-  const hiveTypes = table.partitionKeys.map((k) => `${quoteLiteral(k.name)}: ${quoteLiteral(duckdbType(k.type))}`);
-  const options = [`hive_partitioning = ${table.partitionKeys.length > 0 ? 'true' : 'false'}`];
-  if (hiveTypes.length > 0) options.push(`hive_types = {${hiveTypes.join(', ')}}`);
-  return `read_parquet(${source}, ${options.join(', ')})`;
+/** `read_parquet([files], ...)`, with Hive partitioning for the table's Hive partition columns only. */
+function readParquetSql(table: LocalTable, files: readonly string[]): string {
+  const hive = table.hivePartitionColumns ?? [];
+  const options = [`hive_partitioning = ${hive.length > 0 ? 'true' : 'false'}`];
+  if (hive.length > 0) {
+    options.push(
+      `hive_types = {${hive.map((k) => `${quoteLiteral(k.name)}: ${quoteLiteral(duckdbType(k.type))}`).join(', ')}}`,
+    );
+  }
+  return `read_parquet([${files.map(quoteLiteral).join(', ')}], ${options.join(', ')})`;
 }
 
 /** Files of a table that hold the same subset of its Glue columns. */
@@ -87,29 +148,28 @@ export interface FileGroup {
 }
 
 /**
- * The view of a Glue table; `groups` undefined when it has no Parquet files yet.
+ * The view of a Glue table; `groups` undefined when it has no Parquet files (yet).
  *
  * Columns are read by name, as Athena reads Parquet: a Glue column that a file lacks (a file written
  * before a contract version added the column, see docs/schema-evolution.md) reads as NULL. DuckDB
  * binds a scan's schema from its first file, so files with different column sets are scanned
  * separately and combined with UNION ALL. `union_by_name` would do the same, but it opens every
- * file when binding, and partitions outside a query's filter must never be read. A table whose
- * files all hold the same columns (the usual case) is one scan over the table's glob.
+ * file when binding, and files outside a query's filter should not be read. A table whose files
+ * all hold the same columns (the usual case) is one scan over its files.
  */
 export function viewSql(table: LocalTable, groups: readonly FileGroup[] | undefined): string {
-  const all = [...table.columns, ...table.partitionKeys];
+  const all = viewColumns(table);
   if (!groups || groups.length === 0) {
     const cols = all.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`);
     return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS SELECT ${cols.join(', ')} WHERE false`;
   }
-  const partitionKeys = new Set(table.partitionKeys.map((k) => k.name.toLowerCase()));
+  const hive = new Set((table.hivePartitionColumns ?? []).map((k) => k.name.toLowerCase()));
   const scans = groups.map((g) => {
     const cols = all.map((c) => {
-      const present = partitionKeys.has(c.name.toLowerCase()) || g.columns.has(c.name.toLowerCase());
+      const present = hive.has(c.name.toLowerCase()) || g.columns.has(c.name.toLowerCase());
       return `CAST(${present ? quoteIdent(c.name) : 'NULL'} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`;
     });
-    const source = groups.length === 1 ? readParquetSql(table) : readParquetSql(table, g.files);
-    return `SELECT ${cols.join(', ')} FROM ${source}`;
+    return `SELECT ${cols.join(', ')} FROM ${readParquetSql(table, g.files)}`;
   });
   return `CREATE OR REPLACE VIEW ${quoteIdent(table.name)} AS ${scans.join(' UNION ALL ')}`;
 }

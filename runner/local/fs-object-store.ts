@@ -3,6 +3,29 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { byteOrder, type ObjectEntry, type ObjectStore } from '../../lambdas/shared/object-store';
 
+let tempCounter = 0;
+
+/** A temporary file next to `file`, unique across processes and concurrent calls of this one. */
+const tempName = (file: string): string =>
+  `${file}.txlake-tmp-${process.pid}-${Date.now()}-${(tempCounter = (tempCounter + 1) % 1e9)}`;
+
+/**
+ * Writes `body` to a new temporary file next to `file` (creating the folders) and returns its path.
+ * A concurrent delete may prune the folder between its creation and the write: then it is made again.
+ */
+async function writeTemp(file: string, body: Buffer | string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const temp = tempName(file);
+    try {
+      await fs.writeFile(temp, body, { flag: 'wx' });
+      return temp;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
+    }
+  }
+}
+
 /**
  * Directory binding (local mode): bucket `b`, key `k` is the file `<root>/b/k`. Writes go to a
  * temporary file first and are renamed into place, so a reader never sees half an object.
@@ -68,15 +91,32 @@ export class FsObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Buffer | string): Promise<void> {
     const file = this.file(bucket, key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.txlake-tmp-${process.pid}-${Date.now()}`;
-    await fs.writeFile(temp, body);
-    await fs.rename(temp, file);
+    await fs.rename(await writeTemp(file, body), file);
   }
 
+  /**
+   * The exclusive create of `If-None-Match: *`: the object is written whole to a temporary file,
+   * then hard-linked to its key — `link` fails with EEXIST when the key exists, atomically, so of
+   * concurrent callers (threads or processes) exactly one wins and no reader sees half an object.
+   * Where hard links are not supported, an exclusive create (`wx`) decides the winner instead.
+   */
   async putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean> {
     const file = this.file(bucket, key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    const temp = await writeTemp(file, body);
+    try {
+      await fs.link(temp, file);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+      return this.createExclusive(file, body);
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  private async createExclusive(file: string, body: Buffer | string): Promise<boolean> {
     try {
       await fs.writeFile(file, body, { flag: 'wx' });
       return true;
@@ -89,7 +129,7 @@ export class FsObjectStore implements ObjectStore {
   async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
     const target = this.file(targetBucket, targetKey);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.txlake-tmp-${process.pid}-${Date.now()}`;
+    const temp = tempName(target);
     await fs.copyFile(this.file(sourceBucket, sourceKey), temp);
     await fs.rename(temp, target);
   }

@@ -1,11 +1,13 @@
 """Local stand-in for Glue's job runs: one Python process, and so one Spark session, serves every
 job run of an execution (runner/local/local-glue.ts starts it and sends it the runs).
 
-Protocol: one JSON request per line on stdin, ``{"script": PATH, "args": [...]}``; one JSON
-reply per run on file descriptor 3, ``{"ok": true}`` or ``{"ok": false, "error": TEXT}``. What
-the job prints (and Spark's log) goes to stdout/stderr as with a job run of its own. The entry
-script is loaded as a module and its ``main(argv)`` called, as Glue runs it, but without the
-``__main__`` block that would stop the shared session.
+Protocol: one JSON request per line on stdin, ``{"script": PATH, "args": [...], "env": {...}}``
+(``env`` optional: environment variables for this run only, such as ``TXLAKE_SPARK_CONF``, the
+run's Spark SQL settings as a JSON text); one JSON reply per run on file descriptor 3,
+``{"ok": true}`` or ``{"ok": false, "error": TEXT}``. What the job prints (and Spark's log) goes
+to stdout/stderr as with a job run of its own. The entry script is loaded as a module and its
+``main(argv)`` called, as Glue runs it, but without the ``__main__`` block that would stop the
+shared session (each run works in a new session of it: txlake_glue.session).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 _modules: dict[str, ModuleType] = {}
@@ -43,6 +47,21 @@ def _forget_cached_data() -> None:
         spark.catalog.clearCache()
 
 
+@contextmanager
+def _run_environment(env: dict[str, str]) -> Iterator[None]:
+    """The run's own environment variables, set for the run and then put back as they were."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update({name: str(value) for name, value in env.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def main() -> None:
     replies = os.fdopen(3, "w", buffering=1)
     for line in sys.stdin:
@@ -50,7 +69,8 @@ def main() -> None:
             continue
         request = json.loads(line)
         try:
-            _entry(request["script"]).main(list(request["args"]))
+            with _run_environment(dict(request.get("env") or {})):
+                _entry(request["script"]).main(list(request["args"]))
             reply = {"ok": True}
         except BaseException as error:  # noqa: BLE001 - a failed run is reported, the host lives on
             text = "".join(traceback.format_exception(error))

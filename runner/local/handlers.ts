@@ -1,7 +1,7 @@
-import { handle as publishGold } from '../../lambdas/publish-gold/handler';
 import { handle as publish } from '../../lambdas/publish/handler';
 import { handle as qualityGate } from '../../lambdas/quality-gate/handler';
 import { handle as recordRun } from '../../lambdas/record-run/handler';
+import { handle as releaseLease } from '../../lambdas/release-lease/handler';
 import { handle as resolveRun } from '../../lambdas/resolve-run/handler';
 import { handle as validateLanding } from '../../lambdas/validate-landing/handler';
 import type { HandlerCore } from '../../lambdas/shared/runtime';
@@ -15,6 +15,6 @@ export const LOCAL_HANDLERS: Readonly<Record<string, HandlerCore>> = {
   'validate-landing': validateLanding,
   'quality-gate': qualityGate,
   publish,
-  'publish-gold': publishGold,
   'record-run': recordRun,
+  'release-lease': releaseLease,
 };

@@ -3,14 +3,18 @@
  *
  * The SQL files in `sql/` run unchanged on Athena and, locally, on DuckDB through this class:
  *
- *  - every Glue table becomes a DuckDB view (same unqualified name, same column names and
- *    types) over `read_parquet('<location>/**\/*.parquet', hive_partitioning = true,
- *    hive_types = {...})`; partition keys keep their Glue type (string partitions stay VARCHAR,
- *    so `month=01` is `'01'` as in Athena). Columns are read by name, like Athena reads Parquet: a
- *    Glue column missing from some (or all) files reads as NULL there, so files written before a
- *    contract version added a column stay readable (see `viewSql`, athena-table-views.ts). A location without
- *    Parquet files yet gives a view with the same columns and zero rows. Views are re-created on
- *    every `execute`, so files written since the last query are seen.
+ *  - every table becomes a DuckDB view (same unqualified name, same column names and types)
+ *    over `read_parquet([<the table's files>], hive_partitioning = false)`. An Iceberg table's
+ *    files are the live data files of its snapshot, listed from the local catalog
+ *    (`icebergTable`, iceberg-catalog.ts): Iceberg data files hold every column, partition
+ *    sources included. Plain directories (test fixtures, UNLOAD output: `directoryTable`) may
+ *    name Hive partition columns, read from the directory names with their Glue type (string
+ *    partitions stay VARCHAR, so `month=01` is `'01'` as in Athena). Columns are read by name,
+ *    like Athena reads Parquet: a column missing from some (or all) files reads as NULL there, so
+ *    files written before a contract version added a column stay readable (see `viewSql`,
+ *    athena-table-views.ts). A table without files (an Iceberg table never written) gives a view
+ *    with the same columns and zero rows. Views are re-created on every `execute` from the
+ *    table's files as of then, so commits made since the last query are seen.
  *  - Trino functions that DuckDB lacks are provided as DuckDB macros (see `MACROS`, trino-macros.ts); the
  *    SQL text itself is never rewritten ...
  *  - ... with ONE exception: Athena's
@@ -32,13 +36,20 @@
 import * as fs from 'node:fs';
 import { balanceHistoryValues } from '../../core/quarter';
 import { DuckDBConnection, DuckDBInstance, DuckDBType, VARCHAR } from '@duckdb/node-api';
-import { type FileGroup, type LocalTable, parquetFiles, viewSql } from './athena-table-views';
+import { type FileGroup, type LocalTable, viewSql } from './athena-table-views';
 import { assertEmptyTarget, copySql, parseUnload } from './athena-unload';
 import { quoteLiteral } from './duckdb-quoting';
 import { MACROS } from './trino-macros';
 
 // Callers import LocalAthena's whole surface from here; the parts live beside it.
-export { duckdbType, type FileGroup, type LocalTable, type LocalTableColumn } from './athena-table-views';
+export {
+  directoryTable,
+  duckdbType,
+  type FileGroup,
+  icebergTable,
+  type LocalTable,
+  type LocalTableColumn,
+} from './athena-table-views';
 export { parseUnload, type UnloadStatement } from './athena-unload';
 export { MACROS } from './trino-macros';
 
@@ -49,7 +60,7 @@ export interface QueryResult {
 }
 
 export interface LocalAthenaOptions {
-  readonly tables: LocalTable[];
+  readonly tables: readonly LocalTable[];
   /** maps `s3://bucket/key` to a local path (used for UNLOAD targets) */
   readonly resolveUri: (s3Uri: string) => string;
 }
@@ -105,7 +116,7 @@ export class LocalAthena {
    * fails a query that actually scans it (and never the binding of its group's schema).
    */
   private async fileGroups(table: LocalTable): Promise<FileGroup[] | undefined> {
-    const files = parquetFiles(table.location);
+    const files = await table.files();
     if (files.length === 0) return undefined;
     const glueColumns = table.columns.map((c) => c.name.toLowerCase());
     const groups = new Map<string, { columns: Set<string>; files: string[] }>();

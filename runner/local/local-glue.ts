@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { icebergJars } from './local-iceberg';
 
 /** The Python that runs the Glue script locally: the project's venv (PySpark pinned to Glue 5.0). */
 export function localPython(root: string): string {
@@ -21,13 +22,18 @@ export class GlueJobRunFailed extends Error {
   }
 }
 
-/** The environment of the local Glue Python: the job's package where Glue has `--extra-py-files`. */
+/**
+ * The environment of the local Glue Python: the job's package where Glue has `--extra-py-files`,
+ * and the Iceberg runtime Glue adds for `--datalake-formats iceberg` (Spark reads the jars when it
+ * starts; the job's session helper picks them up from here).
+ */
 function glueEnvironment(root: string, python: string, packagePath?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PYSPARK_PYTHON: python,
     PYSPARK_DRIVER_PYTHON: python,
     PYTHONUNBUFFERED: '1',
+    TXLAKE_SPARK_JARS: icebergJars(root),
   };
   if (packagePath) {
     // Spark's Python workers inherit the environment, so they import the package too.
@@ -75,13 +81,15 @@ export async function runGlueScript(options: {
   /** The directory of the job's Python package, relative to `root` (the job's `--extra-py-files`). */
   packagePath?: string;
   arguments: Record<string, string>;
+  /** The run's Spark SQL settings (the job's catalog on the local lake, see ./local-iceberg). */
+  sparkConf?: Record<string, string>;
   onLine?: (line: string) => void;
 }): Promise<{ durationMs: number }> {
   const started = Date.now();
   const python = localPython(options.root);
   const child = spawn(python, [path.join(options.root, options.script), ...jobArguments(options.arguments)], {
     cwd: options.root,
-    env: glueEnvironment(options.root, python, options.packagePath),
+    env: { ...glueEnvironment(options.root, python, options.packagePath), ...runEnvironment(options.sparkConf) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail = new OutputTail(options.onLine);
@@ -96,6 +104,10 @@ export async function runGlueScript(options: {
   }
   return { durationMs: Date.now() - started };
 }
+
+/** What a run adds to the Glue Python's environment: its Spark SQL settings. */
+const runEnvironment = (sparkConf: Record<string, string> | undefined): Record<string, string> =>
+  sparkConf ? { TXLAKE_SPARK_CONF: JSON.stringify(sparkConf) } : {};
 
 /** Glue's `--name value` job arguments. */
 const jobArguments = (args: Record<string, string>): string[] =>
@@ -127,6 +139,7 @@ export class GlueJobHost {
   run(options: {
     script: string;
     arguments: Record<string, string>;
+    sparkConf?: Record<string, string>;
     onLine?: (line: string) => void;
   }): Promise<{ durationMs: number }> {
     const result = this.queue.then(() => this.serve(options));
@@ -163,6 +176,7 @@ export class GlueJobHost {
   private async serve(options: {
     script: string;
     arguments: Record<string, string>;
+    sparkConf?: Record<string, string>;
     onLine?: (line: string) => void;
   }): Promise<{ durationMs: number }> {
     if (!this.child || this.exited) {
@@ -171,7 +185,11 @@ export class GlueJobHost {
     }
     const started = Date.now();
     this.tail.clear(options.onLine);
-    const request = { script: path.join(this.root, options.script), args: jobArguments(options.arguments) };
+    const request = {
+      script: path.join(this.root, options.script),
+      args: jobArguments(options.arguments),
+      env: runEnvironment(options.sparkConf),
+    };
     (this.child!.stdin as Writable).write(`${JSON.stringify(request)}\n`);
     const next = await this.replies!.next();
     const output = this.tail.last(15);
@@ -203,6 +221,7 @@ export class LocalGlue {
     script: string;
     packagePath?: string;
     arguments: Record<string, string>;
+    sparkConf?: Record<string, string>;
     onLine?: (line: string) => void;
   }): Promise<{ durationMs: number }> {
     const key = options.packagePath ?? '';

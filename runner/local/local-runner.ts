@@ -11,8 +11,11 @@ import type { PipelineRunner, RunOutcome } from '../pipeline-runner';
 import { fromAthenaLiteral } from '../../core/quarter';
 import { LOCAL_HANDLERS } from './handlers';
 import { ExecutionAccount, type LocalExecutionEvent, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES } from './execution-quota';
-import { acquireLakeLock } from './lake-lock';
+import { isLocalExecutionRunning, registerExecution } from './local-executions';
+import { localSparkConf } from './local-iceberg';
 import { localPath, parseS3Uri } from './lake-paths';
+import { lakeTables } from './lake-tables';
+import { createLocalTables } from './local-catalog';
 import { LocalAthena } from './local-athena';
 import { LocalGlue } from './local-glue';
 import { type CfnTemplate, type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from './template-resolver';
@@ -89,11 +92,14 @@ function bindTask(
   if (fn) {
     const core = LOCAL_HANDLERS[fn.handlerName];
     if (!core) throw new Error(`state ${stateName}: no local handler for ${fn.handlerName}`);
-    // The lake lock makes a local run the only one on its lake, so any journal left behind
-    // belongs to a killed run and is rolled back at once.
-    const env: Record<string, string> = { ...fn.environment, JOURNAL_RECOVERY_MIN_AGE_MINUTES: '0' };
+    const env: Record<string, string> = { ...fn.environment };
     if (options.maxQuarantineRatio !== undefined) env.MAX_QUARANTINE_RATIO = String(options.maxQuarantineRatio);
-    return (input) => core(input, { store, env });
+    return (input) =>
+      core(input, {
+        store,
+        env,
+        isExecutionRunning: async (executionId) => isLocalExecutionRunning(options.lake, executionId),
+      });
   }
   switch (resource) {
     case 'arn:aws:states:::glue:startJobRun.sync':
@@ -109,6 +115,8 @@ function bindTask(
           script: job.script,
           packagePath: job.packagePath,
           arguments: args,
+          // The job's Iceberg catalog (the Glue Data Catalog in AWS) on the lake's SQLite catalog.
+          sparkConf: localSparkConf(args['--conf'], options.lake),
         });
         return { JobName, JobRunState: 'SUCCEEDED', ExecutionTime: Math.round(durationMs / 1000) };
       };
@@ -116,7 +124,7 @@ function bindTask(
       return async (input) => {
         const q = input as { QueryString: string; ExecutionParameters?: string[]; WorkGroup?: string };
         const athena = await LocalAthena.create({
-          tables: pipeline.tables.map((t) => ({ ...t, location: localPath(options.lake, t.location) })),
+          tables: lakeTables(pipeline, options.lake),
           resolveUri: (uri) => localPath(options.lake, uri),
         });
         try {
@@ -170,13 +178,13 @@ export class LocalPipelineRunner implements PipelineRunner {
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const templates = options.templates ?? synthesizeTemplates({ root: options.root, envName: options.envName });
   const pipeline = resolvePipeline(templates);
-  const release = acquireLakeLock(options.lake);
   const glue = options.glue ?? new LocalGlue(options.root);
   try {
+    // CloudFormation creates the tables in AWS; locally they are made from the same template.
+    await createLocalTables(pipeline, options.lake, glue);
     return await execute(pipeline, { ...options, glue });
   } finally {
     if (!options.glue) glue.close();
-    release();
   }
 }
 
@@ -189,6 +197,22 @@ async function execute(
     .replace(/[-:.TZ]/g, '')
     .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
   const executionId = sanitizeId(executionName);
+  const executionArn = `arn:aws:states:us-east-1:000000000000:execution:txlake-local:${executionName}`;
+  const ended = registerExecution(options.lake, executionArn);
+  try {
+    return await executeRegistered(pipeline, options, executionName, executionId, executionArn);
+  } finally {
+    ended();
+  }
+}
+
+async function executeRegistered(
+  pipeline: ResolvedPipeline,
+  options: LocalRunOptions & { readonly glue: LocalGlue },
+  executionName: string,
+  executionId: string,
+  executionArn: string,
+): Promise<LocalRunResult> {
   const machine = new StateMachine(pipeline.definition as never, { validationOptions: { checkArn: false } });
   const taskStates = Object.entries(
     (pipeline.definition.States ?? {}) as Record<string, { Type: string; Retry?: unknown[] }>,
@@ -204,7 +228,7 @@ async function execute(
     },
     context: {
       Execution: {
-        Id: `arn:aws:states:us-east-1:000000000000:execution:txlake-local:${executionName}`,
+        Id: executionArn,
         Name: executionName,
         StartTime: new Date().toISOString(),
         Input: options.input,

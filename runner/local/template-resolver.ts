@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { PARTITION_TRANSFORMS } from '../../core/contract';
 import { readProjectContext } from '../../core/environments';
 import { HANDLER_METADATA_KEY } from '../../lib/constructs/pipeline-function';
 import { PACKAGE_METADATA_KEY, SCRIPT_METADATA_KEY } from '../../lib/constructs/ingestion-job';
+import { type PartitionTransform, glueColumnType } from '../../lib/constructs/lake-catalog';
 import { LAYER_METADATA_KEY } from '../../lib/constructs/medallion-storage';
 import { addTxlakeStacks } from '../../lib/txlake-app';
 import { cachedSynthesis } from './template-cache';
@@ -41,11 +43,23 @@ export interface ResolvedPipeline {
   readonly athenaOutputLocation: string;
 }
 
+/** A column of a lake table, its type in Glue (Hive) notation: `bigint`, `timestamp`, `array<string>`, … */
+export interface ResolvedColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** A lake table as the deployment defines it (an Iceberg `AWS::Glue::Table`). */
 export interface ResolvedTable {
   readonly name: string;
+  /** The table's location, `s3://<layer bucket>/<prefix>` (no trailing slash). */
   readonly location: string;
-  readonly columns: { name: string; type: string }[];
-  readonly partitionKeys: { name: string; type: string }[];
+  /** Every column of the table's data files, in field-id order. */
+  readonly columns: ResolvedColumn[];
+  /** The Iceberg partition spec: source columns and their transforms, in order. */
+  readonly partitionSpec: { readonly column: string; readonly transform: PartitionTransform }[];
+  /** The Iceberg table properties (`format-version`, `write.*.mode`, …). */
+  readonly properties: Record<string, string>;
 }
 
 /**
@@ -239,18 +253,9 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
     };
   }
 
-  const tables: ResolvedTable[] = resolver.ofType('AWS::Glue::Table').map(([, r]) => {
-    const input = resolver.resolve(r.Properties?.TableInput ?? {}) as Record<string, Json>;
-    const sd = input.StorageDescriptor as Record<string, Json>;
-    const cols = (list: Json): { name: string; type: string }[] =>
-      ((list as Record<string, Json>[] | undefined) ?? []).map((c) => ({ name: String(c.Name), type: String(c.Type) }));
-    return {
-      name: String(input.Name),
-      location: String(sd.Location),
-      columns: cols(sd.Columns),
-      partitionKeys: cols(input.PartitionKeys),
-    };
-  });
+  const tables: ResolvedTable[] = resolver
+    .ofType('AWS::Glue::Table')
+    .map(([id, r]) => resolvedTable(id, resolver.resolve(r.Properties ?? {})));
   const workgroups = resolver.ofType('AWS::Athena::WorkGroup').map(
     ([, r]) =>
       resolver.resolve(r.Properties ?? {}) as {
@@ -260,4 +265,37 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
   const athenaOutputLocation = workgroups[0]?.WorkGroupConfiguration?.ResultConfiguration?.OutputLocation;
   if (!athenaOutputLocation) throw new Error('the app defines no Athena workgroup with a result location');
   return { definition, functions, jobs, tables, athenaOutputLocation };
+}
+
+interface IcebergTableTemplate {
+  readonly Location: string;
+  readonly Schema: { readonly Fields: { readonly Id: number; readonly Name: string; readonly Type: string }[] };
+  readonly PartitionSpec?: { readonly Fields: { readonly SourceId: number; readonly Transform: string }[] };
+  readonly Properties?: Record<string, string>;
+}
+
+/** A lake table from its (resolved) `AWS::Glue::Table` properties: the Iceberg table input. */
+function resolvedTable(id: string, properties: Json): ResolvedTable {
+  const props = properties as {
+    Name?: string;
+    OpenTableFormatInput?: { IcebergInput?: { IcebergTableInput?: IcebergTableTemplate } };
+  };
+  const input = props.OpenTableFormatInput?.IcebergInput?.IcebergTableInput;
+  if (!props.Name || !input) throw new Error(`the Glue table ${id} is not an Iceberg table with a name`);
+  const fields = [...input.Schema.Fields].sort((a, b) => a.Id - b.Id);
+  const byId = new Map(fields.map((f) => [f.Id, f.Name]));
+  return {
+    name: props.Name,
+    location: input.Location,
+    columns: fields.map((f) => ({ name: f.Name, type: glueColumnType(f.Type) })),
+    partitionSpec: (input.PartitionSpec?.Fields ?? []).map((p) => {
+      const column = byId.get(p.SourceId);
+      const transform = PARTITION_TRANSFORMS.find((t) => t === p.Transform);
+      if (column === undefined || transform === undefined) {
+        throw new Error(`the Glue table ${id} has a partition field the local lake cannot read: ${JSON.stringify(p)}`);
+      }
+      return { column, transform };
+    }),
+    properties: { ...(input.Properties ?? {}) },
+  };
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import contract from '../../contract/transactions.v1.json';
 import { GOLD_REFRESH_PREFIX } from '../../core/lake-layout';
-import { LocalAthena, LocalTable, quarterParameters } from '../../runner/local/local-athena';
+import { directoryTable, LocalAthena, type LocalTable, quarterParameters } from '../../runner/local/local-athena';
 
 export const STAGING_BUCKET = 'txlake-test-staging';
 
@@ -38,7 +38,11 @@ export interface SilverBatch {
 /** The batch of a silver fixture written at once. */
 const FIXTURE_BATCH: SilverBatch = { ingestDate: '2024-04-01', sourceFile: 'fixture.csv', runId: 'run-test' };
 
-/** Writes silver_transactions Parquet (Hive partitions year=YYYY/month=MM, TIMESTAMPTZ in UTC) with DuckDB. */
+/**
+ * Writes silver_transactions Parquet with DuckDB: the contract's silver columns (TIMESTAMPTZ in UTC),
+ * in Hive directories year=YYYY/month=MM whose values are not columns of the files (read them with
+ * {@link table}, which ignores the directory names, as the Iceberg table's data files are read).
+ */
 export async function writeSilver(
   dir: string,
   txs: readonly SilverTx[],
@@ -79,9 +83,24 @@ export async function writeSilver(
 
 type TableName = keyof typeof contract.tables;
 
-export function table(name: TableName, location: string): LocalTable {
-  const t = contract.tables[name];
-  return { name, location, columns: t.columns, partitionKeys: t.partitionKeys };
+/**
+ * Columns that the test fixtures of a table hold only in Hive directory names: gold's are the gold
+ * refresh's UNLOAD output (`year=YYYY/month=MM/`, like Athena's), or copies of it.
+ */
+const FIXTURE_HIVE_COLUMNS: Partial<Record<TableName, readonly string[]>> = {
+  gold_monthly_balances: ['year', 'month'],
+};
+
+/** A contract table over a fixture directory: every Parquet file beneath `dir`. */
+export function table(name: TableName, dir: string): LocalTable {
+  const columns = contract.tables[name].columns;
+  const hive = FIXTURE_HIVE_COLUMNS[name] ?? [];
+  return directoryTable(
+    name,
+    dir,
+    columns,
+    columns.filter((c) => hive.includes(c.name)),
+  );
 }
 
 export function readSql(file: string): string {

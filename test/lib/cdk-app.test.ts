@@ -16,6 +16,32 @@ function synth(envName = 'dev'): { storage: Template; pipeline: Template } {
 
 const { storage, pipeline } = synth();
 
+/** The `AWS::Glue::Table` properties of an Iceberg table, as synthesized. */
+interface IcebergTableInput {
+  readonly Location: unknown;
+  readonly Schema: {
+    readonly Type: string;
+    readonly SchemaId: number;
+    readonly Fields: { Id: number; Name: string; Type: string; Required: boolean }[];
+  };
+  readonly PartitionSpec?: {
+    readonly SpecId: number;
+    readonly Fields: { FieldId: number; Name: string; SourceId: number; Transform: string }[];
+  };
+  readonly Properties: Record<string, string>;
+}
+interface GlueTableProperties {
+  readonly Name: string;
+  readonly DatabaseName: string;
+  readonly OpenTableFormatInput: {
+    readonly IcebergInput: {
+      readonly MetadataOperation: string;
+      readonly Version: string;
+      readonly IcebergTableInput: IcebergTableInput;
+    };
+  };
+}
+
 describe('storage stack', () => {
   test('one KMS-encrypted, versioned, SSL-only, private bucket per lake layer', () => {
     const buckets = storage.findResources('AWS::S3::Bucket');
@@ -52,35 +78,160 @@ describe('storage stack', () => {
     storage.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  test('condemned rows are kept seven years', () => {
-    const condemned = Object.values(storage.findResources('AWS::S3::Bucket')).find(
-      (b) => (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'] === 'condemned',
+  const bucketRules = (layer: string): Record<string, unknown>[] => {
+    const bucket = Object.values(storage.findResources('AWS::S3::Bucket')).find(
+      (b) => (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'] === layer,
     );
-    expect(JSON.stringify(condemned?.Properties)).toContain('"ExpirationInDays":2555');
+    const config = (bucket?.Properties as { LifecycleConfiguration?: { Rules: Record<string, unknown>[] } })
+      .LifecycleConfiguration;
+    return config?.Rules ?? [];
+  };
+
+  test("S3 never expires a table's files: retention of rows is the tables' maintenance", () => {
+    // Condemned: replaced versions kept seven years, current objects never expired by S3.
+    expect(bucketRules('condemned')).toEqual([
+      expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 2555 } }),
+    ]);
+    expect(bucketRules('condemned')[0]).not.toHaveProperty('ExpirationInDays');
+    // Quarantine: only the rejected files (and why) expire, after seven years.
+    expect(
+      bucketRules('quarantine')
+        .filter((r) => r.ExpirationInDays !== undefined)
+        .map((r) => [r.Prefix, r.ExpirationInDays]),
+    ).toEqual([
+      ['files/', 2555],
+      ['file_rejections/', 2555],
+    ]);
+    // Staging: scratch space expires, the lake lease and the run records do not.
+    expect(bucketRules('staging').map((r) => r.Prefix)).toEqual([
+      'runs/',
+      'gold-refresh/',
+      'schedule-ticks/',
+      'lease/takeovers/',
+    ]);
   });
 
-  test('Glue tables come from the contract, with projected partitions', () => {
-    for (const [name, table] of Object.entries(CONTRACT.tables)) {
-      storage.hasResourceProperties('AWS::Glue::Table', {
-        TableInput: Match.objectLike({
-          Name: name,
-          PartitionKeys: table.partitionKeys.map((k) => ({ Name: k.name, Type: k.type })),
-          Parameters: Match.objectLike({ 'projection.enabled': 'true' }),
-          StorageDescriptor: Match.objectLike({ Columns: table.columns.map((c) => ({ Name: c.name, Type: c.type })) }),
-        }),
+  describe('the lake tables', () => {
+    const glueTables = Object.values(storage.findResources('AWS::Glue::Table')).map(
+      (t) => t.Properties as GlueTableProperties,
+    );
+    const iceberg = (name: string): IcebergTableInput => {
+      const table = glueTables.find((t) => t.Name === name);
+      if (!table) throw new Error(`no Glue table ${name}`);
+      return table.OpenTableFormatInput.IcebergInput.IcebergTableInput;
+    };
+    const resolvedTables = resolvePipeline([storage.toJSON() as CfnTemplate, pipeline.toJSON() as CfnTemplate]).tables;
+
+    test('the four tables of the contract are Iceberg v2 tables Glue creates, with no Hive table input', () => {
+      expect(glueTables.map((t) => t.Name).sort()).toEqual(Object.keys(CONTRACT.tables).sort());
+      for (const table of glueTables) {
+        expect(table).not.toHaveProperty('TableInput'); // no storage descriptor, no partition projection
+        expect(table.DatabaseName).toBe('txlake_dev');
+        expect(table.OpenTableFormatInput.IcebergInput).toMatchObject({ MetadataOperation: 'CREATE', Version: '2' });
+        expect(JSON.stringify(table)).not.toContain('projection.');
+      }
+      storage.resourceCountIs('AWS::Glue::Crawler', 0);
+    });
+
+    test('each table lives under its prefix in its layer bucket, copy-on-write, zstd Parquet', () => {
+      for (const [name, table] of Object.entries(CONTRACT.tables)) {
+        const resolved = resolvedTables.find((t) => t.name === name);
+        // Locally each layer bucket resolves to its layer's name: the location names the bucket.
+        expect({ name, location: resolved?.location }).toEqual({
+          name,
+          location: `s3://${table.layer}/${table.prefix}`,
+        });
+        expect(resolved?.properties).toEqual({
+          'format-version': '2',
+          'write.delete.mode': 'copy-on-write',
+          'write.update.mode': 'copy-on-write',
+          'write.merge.mode': 'copy-on-write',
+          'write.parquet.compression-codec': 'zstd',
+        });
+      }
+      const silverBucket = Object.entries(storage.findResources('AWS::S3::Bucket')).find(
+        ([, b]) => (b.Metadata as Record<string, string> | undefined)?.['txlake:layer'] === 'silver',
+      )?.[0];
+      expect(iceberg('silver_transactions').Location).toEqual({
+        'Fn::Join': ['', ['s3://', { Ref: silverBucket }, '/transactions']],
       });
-    }
-  });
+    });
 
-  test('the gold table projects the snapshot tail partition (year 9999) next to real years', () => {
-    const gold = Object.values(storage.findResources('AWS::Glue::Table')).find(
-      (t) => (t.Properties as { TableInput: { Name: string } }).TableInput.Name === 'gold_monthly_balances',
-    );
-    const params = (gold!.Properties as { TableInput: { Parameters: Record<string, string> } }).TableInput.Parameters;
-    expect(params['projection.year.type']).toBe('enum');
-    const years = params['projection.year.values'].split(',');
-    expect(years).toEqual(expect.arrayContaining(['2000', '2024', '2199', '9999']));
-    expect(params['projection.month.range']).toBe('1,12');
+    test('the local runner reads back the contract: columns in Glue notation, the partition spec', () => {
+      for (const [name, table] of Object.entries(CONTRACT.tables)) {
+        const resolved = resolvedTables.find((t) => t.name === name);
+        expect({ name, columns: resolved?.columns, spec: resolved?.partitionSpec }).toEqual({
+          name,
+          columns: table.columns,
+          spec: table.partitionSpec,
+        });
+      }
+    });
+
+    test('silver: field ids 1..n in column order, Iceberg types, partitioned by months(transaction_ts)', () => {
+      const silver = iceberg('silver_transactions');
+      expect(silver.Schema).toEqual({
+        Type: 'struct',
+        SchemaId: 0,
+        Fields: [
+          { Id: 1, Name: 'transaction_id', Type: 'string', Required: false },
+          { Id: 2, Name: 'customer_id', Type: 'string', Required: false },
+          { Id: 3, Name: 'amount', Type: 'decimal(16, 2)', Required: false },
+          { Id: 4, Name: 'currency', Type: 'string', Required: false },
+          { Id: 5, Name: 'transaction_ts', Type: 'timestamptz', Required: false },
+          { Id: 6, Name: 'ingest_date', Type: 'date', Required: false },
+          { Id: 7, Name: 'source_file', Type: 'string', Required: false },
+          { Id: 8, Name: 'source_record', Type: 'long', Required: false },
+          { Id: 9, Name: 'run_id', Type: 'string', Required: false },
+        ],
+      });
+      expect(silver.PartitionSpec).toEqual({
+        SpecId: 0,
+        Fields: [{ FieldId: 1000, Name: 'transaction_ts_month', SourceId: 5, Transform: 'month' }],
+      });
+    });
+
+    test('quarantine and condemned: error_codes is a list<string> (the Iceberg type JSON), identity(ingest_date)', () => {
+      for (const name of ['quarantine_transactions', 'condemned_transactions']) {
+        const table = iceberg(name);
+        const fields = table.Schema.Fields;
+        // Ids depth first: error_codes' element takes the id after it, so columns added at the end
+        // later get the ids Iceberg's ADD COLUMN gives them (last id + 1).
+        expect(fields.map((f) => [f.Id, f.Name])).toEqual(
+          CONTRACT.tables[name].columns.map((c, i) => [i < 6 ? i + 1 : i + 2, c.name]),
+        );
+        const errorCodes = fields.find((f) => f.Name === 'error_codes');
+        expect(errorCodes?.Id).toBe(6);
+        // CloudFormation's IcebergStructField.Type is a String: a nested type is its JSON document as text.
+        expect(JSON.parse(errorCodes?.Type ?? 'null')).toEqual({
+          type: 'list',
+          'element-id': 7,
+          'element-required': false,
+          element: 'string',
+        });
+        expect(fields.find((f) => f.Name === 'ingest_date')).toMatchObject({ Id: 11, Type: 'date' });
+        expect(table.PartitionSpec).toEqual({
+          SpecId: 0,
+          Fields: [{ FieldId: 1000, Name: 'ingest_date', SourceId: 11, Transform: 'identity' }],
+        });
+      }
+    });
+
+    test('gold: partitioned by identity(year), identity(month)', () => {
+      const gold = iceberg('gold_monthly_balances');
+      expect(gold.Schema.Fields.map((f) => [f.Id, f.Name, f.Type])).toEqual([
+        [1, 'account_id', 'string'],
+        [2, 'currency', 'string'],
+        [3, 'month_start', 'date'],
+        [4, 'balance', 'decimal(38, 2)'],
+        [5, 'year', 'string'],
+        [6, 'month', 'string'],
+      ]);
+      expect(gold.PartitionSpec?.Fields).toEqual([
+        { FieldId: 1000, Name: 'year', SourceId: 5, Transform: 'identity' },
+        { FieldId: 1001, Name: 'month', SourceId: 6, Transform: 'identity' },
+      ]);
+    });
   });
 
   test('an enforced Athena engine v3 workgroup with encrypted results', () => {
@@ -105,16 +256,69 @@ describe('pipeline stack', () => {
     });
   });
 
-  test('six traced Node.js Lambda steps', () => {
+  describe('the Glue job on the Iceberg tables', () => {
+    const jobs = resolvePipeline([storage.toJSON() as CfnTemplate, pipeline.toJSON() as CfnTemplate]).jobs;
+    const args = Object.values(jobs)[0].defaultArguments;
+
+    test('Iceberg through the Glue Data Catalog: --datalake-formats and one chained --conf (catalog txlake)', () => {
+      expect(Object.keys(jobs)).toHaveLength(1);
+      expect(args['--datalake-formats']).toBe('iceberg');
+      // Glue's documented form: one --conf value chaining the settings with " --conf ".
+      expect(args['--conf'].split(' --conf ')).toEqual([
+        'spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions',
+        'spark.sql.catalog.txlake=org.apache.iceberg.spark.SparkCatalog',
+        'spark.sql.catalog.txlake.warehouse=s3://silver/', // the silver bucket (named by its layer locally)
+        'spark.sql.catalog.txlake.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog',
+        'spark.sql.catalog.txlake.io-impl=org.apache.iceberg.aws.s3.S3FileIO',
+      ]);
+      expect(args['--catalog_name']).toBe('txlake');
+      expect(args['--database']).toBe('txlake_dev');
+    });
+
+    test('the tables by name, the staging keys per run and the maintenance settings; no staged Parquet', () => {
+      expect(args).toMatchObject({
+        '--job_mode': 'transform',
+        '--silver_table': 'silver_transactions',
+        '--quarantine_table': 'quarantine_transactions',
+        '--condemned_table': 'condemned_transactions',
+        '--gold_table': 'gold_monthly_balances',
+        '--bronze_root': 's3://bronze',
+        '--staging_root': 's3://staging',
+        '--landing_summary_key': 'runs/{run_id}/landing.json',
+        '--counts_prefix': 'runs/{run_id}/counts/',
+        '--publish_result_key': 'runs/{run_id}/published.json',
+        '--gold_refresh_prefix': 'gold-refresh/',
+        '--snapshot_retention_days': '30',
+        '--snapshots_to_keep': '10',
+        '--orphan_file_age_hours': '72',
+        '--condemned_retention_years': '7',
+      });
+      for (const gone of ['--silver_root', '--quarantine_root', '--silver_table_prefix', '--quarantine_table_prefix']) {
+        expect(args).not.toHaveProperty([gone]);
+      }
+      expect(Object.keys(args).filter((k) => k.startsWith('--staged_'))).toEqual([]);
+      // Glue reserves these for itself (the job's mode is --job_mode).
+      for (const reserved of ['--mode', '--debug', '--JOB_NAME', '--endpoint'])
+        expect(args).not.toHaveProperty([reserved]);
+    });
+
+    test('the job says it writes audit branches and publishes', () => {
+      pipeline.hasResourceProperties('AWS::Glue::Job', {
+        Description: Match.stringLikeRegexp('Iceberg audit branches.*publishes'),
+      });
+    });
+  });
+
+  test('six traced Node.js Lambda steps (the Glue job makes the Iceberg commits)', () => {
     const functions = pipeline.findResources('AWS::Lambda::Function', {
       Properties: { TracingConfig: { Mode: 'Active' } },
     });
     const handlers = Object.values(functions).map((f) => (f.Metadata as Record<string, string>)['txlake:handler']);
     expect(handlers.sort()).toEqual([
       'publish',
-      'publish-gold',
       'quality-gate',
       'record-run',
+      'release-lease',
       'resolve-run',
       'validate-landing',
     ]);
@@ -140,15 +344,28 @@ describe('pipeline stack', () => {
     const resolved = resolvePipeline([storage.toJSON() as CfnTemplate, pipeline.toJSON() as CfnTemplate]);
     const states = (resolved.definition as { States: Record<string, Record<string, unknown>> }).States;
 
-    test('resolve, then per date: validate → Glue (.sync) → gate → publish → gold (Athena .sync) → record', () => {
+    test('resolve, then per date: validate → Glue write (.sync) → gate → Glue publish → files → gold → record', () => {
+      const jobMode = (state: string): unknown =>
+        (states[state].Parameters as { Arguments: Record<string, unknown> }).Arguments['--job_mode'];
       expect(states.ResolveRun.Next).toBe('MoreDates');
       expect(states.NextDate.Next).toBe('ValidateLanding');
       expect(states.TransformRows.Resource).toBe('arn:aws:states:::glue:startJobRun.sync');
+      expect(jobMode('TransformRows')).toBe('transform');
       expect(states.TransformRows.Next).toBe('QualityGate');
-      expect(states.QualityGate.Next).toBe('Publish');
+      expect(states.QualityGate.Next).toBe('PublishTables');
+      expect(jobMode('PublishTables')).toBe('publish');
+      expect(states.PublishTables.Next).toBe('Publish');
+      expect(states.Publish.Next).toBe('GoldChanged');
       expect(states.RefreshGold.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+      expect(states.RefreshGold.Next).toBe('PublishGold');
+      expect(jobMode('PublishGold')).toBe('publish-gold');
+      expect(states.PublishGold.Next).toBe('DateCommitted');
+      expect(states.DateCommitted.Next).toBe('BalanceReport');
       expect(states.BalanceReport.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
       expect(states.RecordSucceeded.Next).toBe('Advance');
+      // The lease is released whether the run ends well or not.
+      expect(states.MoreDates.Default).toBe('ReleaseLease');
+      expect(states.ReleaseLease.Next).toBe('AllDatesDone');
     });
 
     test('Glue retries transient errors three times with exponential backoff', () => {
@@ -160,11 +377,12 @@ describe('pipeline stack', () => {
       expect(retry.ErrorEquals).toContain('Glue.ConcurrentRunsExceededException');
     });
 
-    test('data errors are not retried; every step is caught into record → notify → fail', () => {
+    test('data errors are not retried; every step is caught into restore (if published) → record → notify → fail', () => {
       for (const name of [
         'ValidateLanding',
         'TransformRows',
         'QualityGate',
+        'PublishTables',
         'Publish',
         'RefreshGold',
         'PublishGold',
@@ -174,12 +392,28 @@ describe('pipeline stack', () => {
         expect(retries).not.toContain('States.ALL');
         expect(retries).not.toContain('QUALITY_GATE_FAILED');
         expect(states[name].Catch).toEqual([
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RecordFailed' },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RestoreNeeded' },
         ]);
       }
+      // Restore only what a date published and did not commit: after the gate passed, before DateCommitted.
+      expect(states.RestoreNeeded.Choices).toEqual([
+        {
+          And: [
+            { Variable: '$.current.gate', IsPresent: true },
+            { Variable: '$.current.committed', IsPresent: false },
+          ],
+          Next: 'RestoreTables',
+        },
+      ]);
+      expect(states.RestoreNeeded.Default).toBe('RecordFailed');
+      expect((states.RestoreTables.Parameters as { Arguments: Record<string, unknown> }).Arguments['--job_mode']).toBe(
+        'restore',
+      );
+      expect(states.RestoreTables.Next).toBe('RecordFailed');
       expect(states.RecordFailed.Next).toBe('NotifyFailure');
       expect(states.NotifyFailure.Resource).toBe('arn:aws:states:::sns:publish');
-      expect(states.NotifyFailure.Next).toBe('DateFailed');
+      expect(states.NotifyFailure.Next).toBe('ReleaseLeaseAfterFailure');
+      expect(states.ReleaseLeaseAfterFailure.Next).toBe('DateFailed');
       expect(states.DateFailed.Type).toBe('Fail');
     });
 

@@ -4,6 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { readProjectContext } from '../../core/environments';
 import { addTxlakeStacks } from '../../lib/txlake-app';
+import { type CfnTemplate, TemplateResolver } from '../../runner/local/template-resolver';
 
 /**
  * Least privilege, checked on the synthesized templates of both stacks: no IAM statement allows an
@@ -105,6 +106,83 @@ describe('least privilege', () => {
     for (const forbidden of ['s3:CreateBucket', 'glue:CreateTable', 'glue:DeleteTable', 'glue:DeleteDatabase']) {
       expect(actions).not.toContain(forbidden);
     }
+  });
+
+  describe('the Iceberg tables: grants name the catalog, the database, the tables and their locations', () => {
+    const resolver = new TemplateResolver([templates.storage.toJSON(), templates.pipeline.toJSON()] as CfnTemplate[]);
+    const tableNames = [
+      'silver_transactions',
+      'quarantine_transactions',
+      'condemned_transactions',
+      'gold_monthly_balances',
+    ];
+    const catalogArns = (tables: readonly string[]) => [
+      expect.stringMatching(/^arn:aws:glue:[^:]+:\d+:catalog$/),
+      expect.stringMatching(/^arn:aws:glue:[^:]+:\d+:database\/txlake_dev$/),
+      ...tables.map((t) => expect.stringMatching(new RegExp(`^arn:aws:glue:[^:]+:\\d+:table/txlake_dev/${t}$`))),
+    ];
+    /** The Allow statements of the policies attached to the role whose logical id starts with `role`. */
+    const statementsOf = (role: string): { actions: string[]; resources: string[] }[] =>
+      Object.values(templates.pipeline.findResources('AWS::IAM::Policy'))
+        .map((p) => p.Properties as { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } })
+        .filter((p) => p.Roles.some((r) => r.Ref.startsWith(role)))
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((st) => st.Effect === 'Allow')
+        .map((st) => ({
+          actions: asList(st.Action) as string[],
+          resources: (asList(resolver.resolve(st.Resource as never)) as unknown[]).map(String),
+        }));
+    const resourcesOf = (statements: { actions: string[]; resources: string[] }[], action: string) =>
+      [...new Set(statements.filter((st) => st.actions.includes(action)).flatMap((st) => st.resources))].sort();
+
+    test('the Glue job commits to the four tables only (GetDatabase, GetTable, UpdateTable)', () => {
+      const glue = statementsOf('IngestionJobRole').filter((st) => st.actions.some((a) => a.startsWith('glue:')));
+      expect(glue.flatMap((st) => st.actions).sort()).toEqual([
+        'glue:GetDatabase',
+        'glue:GetTable',
+        'glue:UpdateTable',
+      ]);
+      expect(resourcesOf(glue, 'glue:UpdateTable')).toEqual(expect.arrayContaining(catalogArns(tableNames)));
+      expect(resourcesOf(glue, 'glue:UpdateTable')).toHaveLength(2 + tableNames.length);
+    });
+
+    test("the Glue job's objects: the tables' locations, bronze, staging runs/ and gold-refresh/", () => {
+      const statements = statementsOf('IngestionJobRole');
+      const lake = (arns: string[]) => arns.filter((arn) => !/:::cdk-/.test(arn)); // not the script asset
+      expect(lake(resourcesOf(statements, 's3:GetObject'))).toEqual(
+        [
+          'arn:aws:s3:::bronze/transactions/*',
+          'arn:aws:s3:::condemned/transactions/*',
+          'arn:aws:s3:::gold/monthly_balances/*',
+          'arn:aws:s3:::quarantine/transactions/*',
+          'arn:aws:s3:::silver/transactions/*',
+          'arn:aws:s3:::staging/gold-refresh/*',
+          'arn:aws:s3:::staging/runs/*',
+        ].sort(),
+      );
+      const tableFiles = [
+        'arn:aws:s3:::condemned/transactions/*',
+        'arn:aws:s3:::gold/monthly_balances/*',
+        'arn:aws:s3:::quarantine/transactions/*',
+        'arn:aws:s3:::silver/transactions/*',
+        'arn:aws:s3:::staging/runs/*',
+      ].sort();
+      expect(resourcesOf(statements, 's3:PutObject')).toEqual(tableFiles);
+      expect(resourcesOf(statements, 's3:DeleteObject')).toEqual(tableFiles);
+    });
+
+    test('the Athena steps read catalog entries of the tables only, never a table wildcard, never write one', () => {
+      const statements = statementsOf('PipelineStateMachineRole');
+      const reads = resourcesOf(statements, 'glue:GetTable');
+      expect(reads.length).toBeGreaterThan(2);
+      expect(reads).toEqual(expect.arrayContaining(catalogArns([])));
+      for (const arn of reads)
+        expect(arn).toEqual(expect.stringMatching(/:(catalog|database\/txlake_dev|table\/txlake_dev\/[a-z_]+)$/));
+      const actions = statements.flatMap((st) => st.actions);
+      for (const write of ['glue:UpdateTable', 'glue:CreateTable', 'glue:DeleteTable', 'glue:GetPartitions']) {
+        expect(actions).not.toContain(write);
+      }
+    });
   });
 
   describe('the check itself', () => {

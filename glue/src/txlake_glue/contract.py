@@ -48,10 +48,8 @@ class Contract:
         return next(c for c in self.source_columns if c["rule"] == rule)
 
     def table_columns(self, table: str) -> list[dict[str, str]]:
+        """Every column of the table's data files, in order (partition sources included)."""
         return self.raw["tables"][table]["columns"]
-
-    def table_partitions(self, table: str) -> list[dict[str, str]]:
-        return self.raw["tables"][table]["partitionKeys"]
 
 
 def _require_code(contract: dict[str, Any], group: str, code: str) -> str:
@@ -105,16 +103,17 @@ def _ddl(columns: list[dict[str, str]]) -> str:
     return ", ".join(f"`{c['name']}` {c['type']}" for c in columns)
 
 
+def table_schema(contract: Contract, table: str) -> T.StructType:
+    """The Spark schema of a contract table (Spark's timestamp is Iceberg's timestamptz)."""
+    return T._parse_datatype_string(_ddl(contract.table_columns(table)))
+
+
 def silver_schema(contract: Contract) -> T.StructType:
-    cols = contract.table_columns("silver_transactions") + contract.table_partitions(
-        "silver_transactions"
-    )
-    return T._parse_datatype_string(_ddl(cols))
+    return table_schema(contract, "silver_transactions")
 
 
 def quarantine_schema(contract: Contract, table: str = "quarantine_transactions") -> T.StructType:
-    cols = contract.table_columns(table) + contract.table_partitions(table)
-    return T._parse_datatype_string(_ddl(cols))
+    return table_schema(contract, table)
 
 
 def records_schema(contract: Contract) -> T.StructType:

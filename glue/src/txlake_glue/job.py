@@ -1,60 +1,115 @@
-"""One run of the job: the landed files of one ingest date to the run's staged outputs."""
+"""One job run: the mode (``--job_mode``; Glue reserves ``--mode``) and the arguments each mode takes.
+
+Every argument arrives as ``--name value``: the deployment's defaults (tables, bucket roots,
+staging key patterns, the contract, maintenance settings) and the run's own (mode, run id,
+ingest date, first gold month). Unknown arguments (Glue's own, ``--conf``) are ignored.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from txlake_glue.classify import classify
-from txlake_glue.contract import load_contract, quarantine_schema, silver_schema
-from txlake_glue.csv_reader import read_records
-from txlake_glue.layout import LAYOUT_ARGS, run_paths
-from txlake_glue.outputs import write_outputs
-from txlake_glue.session import get_spark
-from txlake_glue.storage import read_json, read_published
+from txlake_glue.gold import run_publish_gold
+from txlake_glue.layout import TABLE_ARGS
+from txlake_glue.maintain import run_maintain
+from txlake_glue.publish import run_publish, run_restore
+from txlake_glue.session import end_run, get_spark
+from txlake_glue.transform import run_transform
 
-# Every argument of the job: the run (passed by the state machine), then the deployment's
-# defaults (the lake's layout and the contract).
-JOB_ARGS = ("run_id", "ingest_date", *LAYOUT_ARGS, "contract")
+DEFAULT_MODE = "transform"
 
 
-def run_job(spark: SparkSession, args: Mapping[str, str]) -> dict:
-    contract = load_contract(args["contract"])
-    run_id, ingest_date = args["run_id"], args["ingest_date"]
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", ingest_date):
-        raise ValueError(f"ingest_date must be YYYY-MM-DD, got {ingest_date!r}")
-    paths = run_paths(args, run_id)
-    landing = read_json(spark, paths.landing_summary)
-    files = landing.get("files") or []
-    records = read_records(spark, paths.bronze, files, contract)
-    published_silver = read_published(spark, paths.published_silver, silver_schema(contract))
-    published_quarantine = read_published(
-        spark, paths.published_quarantine, quarantine_schema(contract)
-    )
-    classified = classify(
-        records, published_silver, published_quarantine, contract, ingest_date
-    ).persist()
-    try:
-        return write_outputs(
-            spark,
-            classified,
-            contract,
-            paths,
-            ingest_date,
-            run_id,
-            [f["name"] for f in files],
+@dataclass(frozen=True)
+class Mode:
+    run: Callable[[SparkSession, Mapping[str, str]], dict]
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+MODES: dict[str, Mode] = {
+    "transform": Mode(
+        run_transform,
+        (
+            "run_id",
+            "ingest_date",
+            *TABLE_ARGS,
+            "bronze_root",
+            "staging_root",
+            "landing_summary_key",
+            "counts_prefix",
+            "contract",
+        ),
+    ),
+    "publish": Mode(
+        run_publish,
+        ("run_id", "ingest_date", *TABLE_ARGS, "staging_root", "publish_result_key"),
+    ),
+    "publish-gold": Mode(
+        run_publish_gold,
+        (
+            "run_id",
+            "ingest_date",
+            "from_month",
+            *TABLE_ARGS,
+            "staging_root",
+            "gold_refresh_prefix",
+            "publish_result_key",
+        ),
+    ),
+    "restore": Mode(
+        run_restore,
+        ("run_id", *TABLE_ARGS, "staging_root", "publish_result_key"),
+        ("ingest_date",),
+    ),
+    "maintain": Mode(
+        run_maintain,
+        (
+            *TABLE_ARGS,
+            "staging_root",
+            "snapshot_retention_days",
+            "snapshots_to_keep",
+            "orphan_file_age_hours",
+            "condemned_retention_years",
+        ),
+        ("run_id", "ingest_date", "maintain_result_key"),
+    ),
+}
+
+
+def mode_of(args: Mapping[str, str]) -> Mode:
+    name = args.get("job_mode") or DEFAULT_MODE
+    if name not in MODES:
+        raise ValueError(f"--job_mode must be one of {sorted(MODES)}, got {name!r}")
+    return MODES[name]
+
+
+def require_catalog(spark: SparkSession, name: str) -> None:
+    # Without it Spark takes the name for a namespace of its own catalog: a puzzling error.
+    if not spark.conf.get(f"spark.sql.catalog.{name}", None):
+        raise ValueError(
+            f"the Iceberg catalog {name!r} is not configured (spark.sql.catalog.{name}: Glue's "
+            "--conf in AWS, TXLAKE_SPARK_CONF locally)"
         )
-    finally:
-        classified.unpersist()
 
 
 def run(args: Mapping[str, str]) -> dict:
-    """Runs the job with its arguments (``JOB_ARGS``) and returns the counts it staged."""
+    """Runs the job in its mode with its arguments; returns the mode's result document."""
+    mode = mode_of(args)
+    missing = [name for name in mode.required if not args.get(name)]
+    if missing:
+        raise ValueError(
+            f"--job_mode {args.get('mode') or DEFAULT_MODE} needs --{', --'.join(missing)}"
+        )
     spark = get_spark()
-    counts = run_job(spark, args)
-    print(json.dumps(counts, sort_keys=True), file=sys.stderr)
-    return counts
+    try:
+        require_catalog(spark, args["catalog_name"])
+        result = mode.run(spark, args)
+    finally:
+        end_run(spark)
+    print(json.dumps(result, sort_keys=True), file=sys.stderr)
+    return result

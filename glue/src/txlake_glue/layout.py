@@ -1,57 +1,68 @@
-"""Where a run reads and writes: the lake's layout as the deployment passes it.
+"""Where a run reads and writes: the lake's tables and staging keys as the deployment passes them.
 
-The job knows no key of the lake. ``core/lake-layout.ts`` owns them, and the Glue job's
-default arguments (``lib/constructs/ingestion-job.ts``) hand over every bucket root, table
-prefix and staging key; local mode runs the job with the same arguments. A key of one run
-is passed as a pattern holding ``{run_id}``, which the job fills in with its own run id.
+The job knows no key of the lake and no table name. ``core/lake-layout.ts`` owns the keys, the
+deployment (``lib/constructs/ingestion-job.ts``) the catalog, database and table names, and the
+Glue job's default arguments hand them all over; local mode runs the job with the same
+arguments. A key of one run is passed as a pattern holding ``{run_id}``, which the job fills in
+with its own run id.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from txlake_glue.iceberg import Table
 from txlake_glue.storage import join_path
 
 RUN_ID_PLACEHOLDER = "{run_id}"
 
-# The per-run staging keys (patterns): each must hold the run id placeholder.
-RUN_KEY_ARGS = (
-    "landing_summary_key",
-    "staged_silver_prefix",
-    "staged_quarantine_prefix",
-    "staged_condemned_prefix",
-    "counts_prefix",
+# The Iceberg catalog (Spark catalog name), the namespace (Glue database) and the tables.
+TABLE_ARGS = (
+    "catalog_name",
+    "database",
+    "silver_table",
+    "quarantine_table",
+    "condemned_table",
+    "gold_table",
 )
 
-# The job arguments that place its inputs and outputs.
-LAYOUT_ARGS = (
-    "bronze_root",
-    "silver_root",
-    "quarantine_root",
-    "staging_root",
-    "silver_table_prefix",
-    "quarantine_table_prefix",
-    *RUN_KEY_ARGS,
-)
+# The prefix of a run's audit branch on each table it writes (write-audit-publish).
+AUDIT_BRANCH_PREFIX = "audit_"
 
 
 @dataclass(frozen=True)
-class RunPaths:
-    """The paths (s3:// in Glue, local directories here) one run reads and writes."""
+class LakeTables:
+    silver: Table
+    quarantine: Table
+    condemned: Table
+    gold: Table
 
-    # The root of the landing summary's file keys.
-    bronze: str
-    # The landing check's summary of the run: the files to read.
-    landing_summary: str
-    # The published tables (read only: duplicates and attempts).
-    published_silver: str
-    published_quarantine: str
-    # The run's staged outputs (publishing is a later step).
-    staged_silver: str
-    staged_quarantine: str
-    staged_condemned: str
-    counts: str
+    @property
+    def audited(self) -> tuple[Table, Table, Table]:
+        """The tables a transform run writes through its audit branch."""
+        return (self.silver, self.quarantine, self.condemned)
+
+    @property
+    def all(self) -> tuple[Table, Table, Table, Table]:
+        return (self.silver, self.quarantine, self.condemned, self.gold)
+
+
+def lake_tables(args: Mapping[str, str]) -> LakeTables:
+    def table(arg: str) -> Table:
+        return Table(args["catalog_name"], args["database"], args[arg])
+
+    return LakeTables(
+        silver=table("silver_table"),
+        quarantine=table("quarantine_table"),
+        condemned=table("condemned_table"),
+        gold=table("gold_table"),
+    )
+
+
+def audit_branch(run_id: str) -> str:
+    return f"{AUDIT_BRANCH_PREFIX}{run_id}"
 
 
 def run_key(args: Mapping[str, str], name: str, run_id: str) -> str:
@@ -62,19 +73,18 @@ def run_key(args: Mapping[str, str], name: str, run_id: str) -> str:
     return pattern.replace(RUN_ID_PLACEHOLDER, run_id)
 
 
-def run_paths(args: Mapping[str, str], run_id: str) -> RunPaths:
-    staging = args["staging_root"]
+def staging_path(args: Mapping[str, str], name: str, run_id: str) -> str:
+    """The staging path of a per-run key argument (such as ``--publish_result_key``)."""
+    return join_path(args["staging_root"], run_key(args, name, run_id))
 
-    def staged(name: str) -> str:
-        return join_path(staging, run_key(args, name, run_id))
 
-    return RunPaths(
-        bronze=args["bronze_root"],
-        landing_summary=staged("landing_summary_key"),
-        published_silver=join_path(args["silver_root"], args["silver_table_prefix"]),
-        published_quarantine=join_path(args["quarantine_root"], args["quarantine_table_prefix"]),
-        staged_silver=staged("staged_silver_prefix"),
-        staged_quarantine=staged("staged_quarantine_prefix"),
-        staged_condemned=staged("staged_condemned_prefix"),
-        counts=staged("counts_prefix"),
-    )
+def checked_date(text: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(f"ingest_date must be YYYY-MM-DD, got {text!r}")
+    return text
+
+
+def checked_month(text: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
+        raise ValueError(f"from_month must be YYYY-MM, got {text!r}")
+    return text

@@ -1,21 +1,17 @@
-"""The run's staged outputs: silver, quarantine and condemned Parquet, and the counts."""
+"""The run's outputs as DataFrames (silver, quarantine and condemned rows) and its counts."""
 
 from __future__ import annotations
 
-import json
-
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from txlake_glue.classify import CONDEMNED, QUARANTINE, SILVER
 from txlake_glue.contract import Contract, optional_record_column, quarantine_schema, silver_schema
-from txlake_glue.layout import RunPaths
 
 
 def silver_output(classified: DataFrame, contract: Contract, ingest_date: str, run_id: str):
     silver_names = {c["silver"]: f"v_{c['silver']}" for c in contract.source_columns}
-    ts_name = contract.column("timestamp")["silver"]
-    ts = F.col(silver_names[ts_name])
     # Optional columns: the trimmed value; an empty one is missing (NULL) like any empty field.
     optional = {c["silver"]: F.col(optional_record_column(c)) for c in contract.optional_columns}
     extra = {
@@ -23,9 +19,6 @@ def silver_output(classified: DataFrame, contract: Contract, ingest_date: str, r
         "source_file": F.col("source_file"),
         "source_record": F.col("source_record").cast("bigint"),
         "run_id": F.lit(run_id),
-        # Session time zone is UTC, so these are the UTC year and month.
-        "year": F.date_format(ts, "yyyy"),
-        "month": F.date_format(ts, "MM"),
     }
     schema = silver_schema(contract)
     cols = []
@@ -97,27 +90,36 @@ def compute_counts(classified: DataFrame, contract: Contract, file_names: list[s
     }
 
 
-def write_outputs(
-    spark: SparkSession,
-    classified: DataFrame,
-    contract: Contract,
-    paths: RunPaths,
-    ingest_date: str,
-    run_id: str,
-    file_names: list[str],
-) -> dict:
-    # One file per partition: a date's rows of a month are few, and small files slow every reader.
-    silver_keys = [p["name"] for p in contract.table_partitions("silver_transactions")]
-    silver_output(classified, contract, ingest_date, run_id).repartition(*silver_keys).write.mode(
-        "overwrite"
-    ).partitionBy(*silver_keys).parquet(paths.staged_silver)
-    for dest, path in ((QUARANTINE, paths.staged_quarantine), (CONDEMNED, paths.staged_condemned)):
-        keys = [p["name"] for p in contract.table_partitions(f"{dest}_transactions")]
-        rejected_output(classified, contract, dest, ingest_date, run_id).repartition(
-            *keys
-        ).write.mode("overwrite").partitionBy(*keys).parquet(path)
-    counts = compute_counts(classified, contract, file_names)
-    spark.createDataFrame([(json.dumps(counts, sort_keys=True),)], "value string").coalesce(
-        1
-    ).write.mode("overwrite").text(paths.counts)
-    return counts
+def to_table_columns(rows: DataFrame, table: T.StructType, table_name: str) -> DataFrame:
+    """``rows`` in the column order of the table they are written to.
+
+    The contract evolves additively: a table may have columns the run's contract does not know
+    yet (written as NULL), but a column the table lacks is an error (the table must be evolved
+    first), never dropped silently.
+    """
+    unknown = [c for c in rows.columns if c not in table.fieldNames()]
+    if unknown:
+        raise ValueError(f"table {table_name} lacks the columns {unknown}: evolve the table first")
+    return rows.select(
+        *[
+            (F.col(f.name) if f.name in rows.columns else F.lit(None))
+            .cast(f.dataType)
+            .alias(f.name)
+            for f in table.fields
+        ]
+    )
+
+
+def silver_history(published_silver: DataFrame, contract: Contract, ingest_date: str) -> dict:
+    """What the run replaces in published silver, for the gold refresh's first month.
+
+    ``replaced_silver_months``: the months of the date's published rows (a rerun replaces them);
+    ``latest_silver_month``: the latest month silver held before the run (None when empty).
+    """
+    ts = F.col(contract.column("timestamp")["silver"])
+    # Session time zone is UTC, so these are UTC months.
+    of_date = published_silver.where(F.col("ingest_date") == F.lit(ingest_date).cast("date"))
+    replaced = [r[0] for r in of_date.select(F.date_format(ts, "yyyy-MM")).distinct().collect()]
+    # max() of the column itself: Iceberg answers it from the files' column statistics.
+    latest = published_silver.select(F.date_format(F.max(ts), "yyyy-MM")).first()[0]
+    return {"replaced_silver_months": sorted(replaced), "latest_silver_month": latest}

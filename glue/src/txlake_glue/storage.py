@@ -5,44 +5,64 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
+from pyspark.sql import SparkSession
 
 
 def join_path(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *[p.strip("/") for p in parts]])
 
 
+def _fs_path(spark: SparkSession, path: str):
+    """Hadoop's FileSystem and Path for ``path``: s3:// (EMRFS in Glue) and local paths alike."""
+    jpath = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    return jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), jpath
+
+
 def path_exists(spark: SparkSession, path: str) -> bool:
-    # Hadoop FileSystem works for s3:// (EMRFS in Glue) and local paths alike.
-    jvm = spark.sparkContext._jvm
-    jpath = jvm.org.apache.hadoop.fs.Path(path)
-    fs = jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, jpath = _fs_path(spark, path)
     return bool(fs.exists(jpath))
 
 
-def read_published(spark: SparkSession, path: str, schema: T.StructType) -> DataFrame:
-    """Read a published table, or an empty one when it does not exist yet."""
+def list_files(spark: SparkSession, root: str) -> list[str]:
+    """Every file under ``root`` (recursively), as full paths; none when it does not exist."""
+    fs, jpath = _fs_path(spark, root)
+    if not fs.exists(jpath):
+        return []
+    found = fs.listFiles(jpath, True)
+    files = []
+    while found.hasNext():
+        files.append(str(found.next().getPath().toString()))
+    return sorted(files)
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Writes one object/file at ``path`` (replacing it): a document other steps read by key."""
+    fs, jpath = _fs_path(spark, path)
+    stream = fs.create(jpath, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def read_text(spark: SparkSession, path: str) -> str | None:
+    """The text at ``path``, or None when there is none."""
     if not path_exists(spark, path):
-        return spark.createDataFrame([], schema)
-    # Explicit schema: an existing but empty prefix reads as empty instead of failing
-    # schema inference, and partition values stay strings.
-    return spark.read.schema(schema).parquet(path)
+        return None
+    return read_bytes(spark, path).decode("utf-8")
 
 
 def read_json(spark: SparkSession, path: str) -> dict[str, Any]:
-    return json.loads(spark.read.text(path, wholetext=True).first()[0])
+    return json.loads(read_bytes(spark, path).decode("utf-8"))
 
 
 def read_bytes(spark: SparkSession, path: str) -> bytes:
     """The bytes of one file through Hadoop's FileSystem (s3:// in Glue, local paths here)."""
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hadoop_path = _fs_path(spark, path)
     if not fs.exists(hadoop_path):
-        raise FileNotFoundError(f"bronze file not found: {path}")
+        raise FileNotFoundError(f"file not found: {path}")
     stream = fs.open(hadoop_path)
     try:
-        return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+        return bytes(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
     finally:
         stream.close()

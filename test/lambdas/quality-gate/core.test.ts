@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
 import { PipelineError } from '../../../core/errors';
 import { type JobCounts, type LandingSummary, summarize } from '../../../core/run-record';
-import { auditCounts, qualityGate } from '../../../lambdas/quality-gate/core';
+import { auditCounts, qualityGate, reconcileStaged } from '../../../lambdas/quality-gate/core';
+import type { ObjectStore } from '../../../lambdas/shared/object-store';
 import { storeLakePerTest } from '../../helpers/lake';
-import { seed } from '../../helpers/staged-runs';
 
 const lake = storeLakePerTest();
 
@@ -16,6 +16,22 @@ const landing = (records: number, over: Partial<LandingSummary> = {}): LandingSu
   ...over,
 });
 
+async function seed(store: ObjectStore, files: Record<string, Record<string, string>>): Promise<void> {
+  for (const [bucket, objects] of Object.entries(files)) {
+    for (const [key, value] of Object.entries(objects)) await store.put(bucket, key, value);
+  }
+}
+
+const staged = (added: number, over: Partial<{ deleted_records: number; snapshot_id: string }> = {}) => ({
+  branch: 'audit_R',
+  base_snapshot_id: '1000000000000000001',
+  snapshot_id: '9007199254740993123',
+  added_records: added,
+  deleted_records: 0,
+  ...over,
+});
+
+/** The job's counts; its audit branches hold exactly the counted rows unless `over` says otherwise. */
 const counts = (
   read: number,
   silver: number,
@@ -30,6 +46,9 @@ const counts = (
   reasons: {},
   read_by_file: {},
   silver_months: [],
+  replaced_silver_months: [],
+  latest_silver_month: null,
+  staged: { silver: staged(silver), quarantine: staged(quarantined), condemned: staged(condemned) },
   ...over,
 });
 
@@ -118,6 +137,57 @@ describe('auditCounts', () => {
     expect(pipelineError(() => auditCounts(landing(10), counts(10, 0, 9, 0), 0.1)).name).toBe('RECONCILIATION_FAILED');
   });
 
+  test('passes when every staged table added exactly the rows the job counted for it (deletes do not count)', () => {
+    const c = counts(100, 95, 3, 2, {
+      staged: {
+        silver: staged(95, { deleted_records: 120 }),
+        quarantine: staged(3, { deleted_records: 4 }),
+        condemned: staged(2),
+      },
+    });
+    expect(auditCounts(landing(100), c, 0.1).rows).toEqual({ read: 100, silver: 95, quarantined: 3, condemned: 2 });
+    expect(() => reconcileStaged(counts(0, 0, 0, 0))).not.toThrow();
+  });
+
+  test.each([
+    [
+      'silver',
+      { silver: staged(94) },
+      'silver_transactions: the job counted 95 silver rows but its staged snapshot 9007199254740993123 on audit_R added 94 records',
+    ],
+    [
+      'quarantine',
+      { quarantine: staged(4) },
+      'quarantine_transactions: the job counted 3 quarantined rows but its staged snapshot 9007199254740993123 on audit_R added 4 records',
+    ],
+    [
+      'condemned',
+      { condemned: staged(0) },
+      'condemned_transactions: the job counted 2 condemned rows but its staged snapshot 9007199254740993123 on audit_R added 0 records',
+    ],
+  ])('RECONCILIATION_FAILED when the staged %s snapshot does not hold the counted rows', (_table, change, message) => {
+    const base = counts(100, 95, 3, 2);
+    const c = counts(100, 95, 3, 2, { staged: { ...base.staged, ...change } });
+    const e = pipelineError(() => auditCounts(landing(100), c, 1));
+    expect(e.name).toBe('RECONCILIATION_FAILED');
+    expect(e.message).toBe(message);
+  });
+
+  test('RECONCILIATION_FAILED when the counts carry no staged snapshots, or miss one table', () => {
+    const e = pipelineError(() => auditCounts(landing(10), counts(10, 10, 0, 0, { staged: undefined }), 1));
+    expect(e.name).toBe('RECONCILIATION_FAILED');
+    expect(e.message).toBe("the job's counts name no staged snapshots (staged): nothing to audit");
+    const { condemned: _dropped, ...two } = counts(10, 10, 0, 0).staged!;
+    const missing = pipelineError(() => auditCounts(landing(10), counts(10, 10, 0, 0, { staged: two }), 1));
+    expect(missing.name).toBe('RECONCILIATION_FAILED');
+    expect(missing.message).toBe("the job's counts name no staged snapshot of condemned_transactions");
+  });
+
+  test('the staged reconciliation comes before the ratio', () => {
+    const c = counts(10, 0, 10, 0, { staged: { ...counts(10, 0, 10, 0).staged, silver: staged(1) } });
+    expect(pipelineError(() => auditCounts(landing(10), c, 0.1)).name).toBe('RECONCILIATION_FAILED');
+  });
+
   test('the summary merges row reasons and rejected-file reasons', () => {
     const summary = auditCounts(
       landing(100, { files_total: 3, accepted: 2, rejected: 1, reasons: { MISSING_HEADER: 1, DUPLICATE_ROW: 1 } }),
@@ -156,6 +226,16 @@ describe('auditCounts', () => {
           const run = () => auditCounts(landing(read), counts(read, silver, quarantined, condemned), ratio);
           if (ok) expect(run().rows).toEqual({ read, silver, quarantined, condemned });
           else expect(pipelineError(run).name).toBe('QUALITY_GATE_FAILED');
+          // A staged table holding other than the counted rows fails, whatever the ratio.
+          if (extra > 0) {
+            const c = counts(read, silver, quarantined, condemned);
+            for (const table of ['silver', 'quarantine', 'condemned'] as const) {
+              const off = { ...c.staged, [table]: staged(c.staged![table]!.added_records + extra) };
+              expect(pipelineError(() => auditCounts(landing(read), { ...c, staged: off }, 1)).name).toBe(
+                'RECONCILIATION_FAILED',
+              );
+            }
+          }
           // Any mismatch is a reconciliation failure, whatever the ratio.
           if (extra > 0) {
             expect(
@@ -214,5 +294,27 @@ describe('qualityGate (reads the job counts from staging)', () => {
         { store: lake.store, stagingBucket: 'staging', maxQuarantineRatio: 0.1 },
       ),
     ).rejects.toMatchObject({ name: 'RECONCILIATION_FAILED', message: 'the job left no counts for run R' });
+  });
+
+  test('a counts document without staged, or one the schema refuses: RECONCILIATION_FAILED; counts seen first', async () => {
+    const deps = { store: lake.store, stagingBucket: 'staging', maxQuarantineRatio: 0.1 };
+    const { staged: _none, ...withoutStaged } = counts(10, 10, 0, 0);
+    await seed(lake.store, { staging: { 'runs/R1/counts/part-0.json': jobLine(withoutStaged as JobCounts) } });
+    const seen: JobCounts[] = [];
+    await expect(
+      qualityGate({ runId: 'R1', landing: landing(10) }, { ...deps, onCounts: (c) => seen.push(c) }),
+    ).rejects.toMatchObject({ name: 'RECONCILIATION_FAILED', message: expect.stringContaining('no staged snapshots') });
+    expect(seen.map((c) => c.read)).toEqual([10]);
+
+    const { latest_silver_month: _gone, ...old } = counts(10, 10, 0, 0);
+    await seed(lake.store, { staging: { 'runs/R2/counts/part-0.json': jobLine(old as JobCounts) } });
+    await expect(qualityGate({ runId: 'R2', landing: landing(10) }, deps)).rejects.toMatchObject({
+      name: 'RECONCILIATION_FAILED',
+      message: expect.stringContaining("the job's counts for run R2 are malformed"),
+    });
+    await seed(lake.store, { staging: { 'runs/R3/counts/part-0.json': '{"read": 1,' } });
+    await expect(qualityGate({ runId: 'R3', landing: landing(1) }, deps)).rejects.toMatchObject({
+      name: 'RECONCILIATION_FAILED',
+    });
   });
 });

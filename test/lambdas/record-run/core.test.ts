@@ -1,20 +1,15 @@
-import { publish } from '../../../lambdas/publish/core';
-import { publishGold } from '../../../lambdas/publish-gold/core';
-import { failureCode } from '../../../core/run-record';
+import { failureCode, runRecordSchema } from '../../../core/run-record';
 import { recordRun, type RecordEvent } from '../../../lambdas/record-run/core';
-import { recoverPendingJournals, rollbackRun } from '../../../lambdas/shared/journal';
+import { handle } from '../../../lambdas/record-run/handler';
 import type { ObjectStore } from '../../../lambdas/shared/object-store';
-import { BUCKETS, storeLakePerTest, tempStoreLake } from '../../helpers/lake';
-import { contents, publishedObjects } from '../../helpers/lake-state';
-import {
-  copyLake,
-  crashes,
-  mutationsOf,
-  rejectionsJson,
-  seed,
-  stage,
-  stageAndPublish,
-} from '../../helpers/staged-runs';
+import { storeLakePerTest } from '../../helpers/lake';
+import { contents } from '../../helpers/lake-state';
+
+async function seed(store: ObjectStore, files: Record<string, Record<string, string>>): Promise<void> {
+  for (const [bucket, objects] of Object.entries(files)) {
+    for (const [key, value] of Object.entries(objects)) await store.put(bucket, key, value);
+  }
+}
 
 const lake = storeLakePerTest();
 
@@ -81,7 +76,19 @@ describe('recordRun', () => {
           reasons: { INVALID_AMOUNT: 8, MISSING_HEADER: 2 },
           read_by_file: { 'a.csv': 100 },
           silver_months: ['2024-01'],
+          replaced_silver_months: [],
+          latest_silver_month: null,
         })}\n`,
+        [`runs/${RUN}/published.json`]: JSON.stringify({
+          run_id: RUN,
+          ingest_date: DATE,
+          tables: {
+            silver_transactions: { before: '11', after: '12' },
+            quarantine_transactions: { before: '21', after: '9223372036854775807' },
+            condemned_transactions: { before: '31', after: '31' },
+            gold_monthly_balances: { before: null, after: '41' },
+          },
+        }),
         [`runs/${RUN}x/keep.parquet`]: 'other run',
         'run-records/older/2024-01-15.json': 'older',
         'athena/results/q1.csv': 'account_id,currency,month,balance\nc1,EUR,2024-01,10.00\n',
@@ -89,7 +96,7 @@ describe('recordRun', () => {
     });
   }
 
-  test('SUCCEEDED: SPEC §5 record, staging of the run cleared, report copied to gold', async () => {
+  test('SUCCEEDED: SPEC §5 record with the snapshots after publish, staging of the run cleared, report copied to gold', async () => {
     await seedRun();
     const event: RecordEvent = {
       status: 'SUCCEEDED',
@@ -108,9 +115,29 @@ describe('recordRun', () => {
       goldBucket: 'gold',
       reportQuarter: '2024-Q1',
     });
-    const expected = { ingest_date: DATE, run_id: RUN, status: 'SUCCEEDED', ...gate };
+    const expected = {
+      ingest_date: DATE,
+      run_id: RUN,
+      status: 'SUCCEEDED',
+      ...gate,
+      snapshots: {
+        condemned_transactions: '31',
+        gold_monthly_balances: '41',
+        quarantine_transactions: '9223372036854775807',
+        silver_transactions: '12',
+      },
+    };
     expect(out.record).toEqual(expected);
-    expect(Object.keys(out.record)).toEqual(['ingest_date', 'run_id', 'status', 'files', 'rows', 'reasons']);
+    expect(Object.keys(out.record)).toEqual([
+      'ingest_date',
+      'run_id',
+      'status',
+      'files',
+      'rows',
+      'reasons',
+      'snapshots',
+    ]);
+    expect(runRecordSchema.parse(out.record)).toEqual(expected);
     expect(await contents(lake.store, 'staging')).toEqual({
       [`runs/${RUN}x/keep.parquet`]: 'other run',
       'run-records/older/2024-01-15.json': 'older',
@@ -249,151 +276,114 @@ describe('recordRun', () => {
     expect(out.notification.subject).toBe(`txlake NO_DATA ${DATE}`);
   });
 
-  describe("the date's publishes: committed when it succeeds, rolled back when it fails", () => {
-    const D = '2024-03-05';
-    const R1 = `${D}_e1`;
-    const R2 = `${D}_e2`;
-    async function publishedRun(): Promise<{ before: Record<string, string>; after: Record<string, string> }> {
-      await stageAndPublish(lake.store, D, R1, {
-        silver: { '2024-01': ['old-jan'], '2024-02': ['old-feb'] },
-        quarantine: ['old-q'],
-        rejected: { 'r.csv': 'old-r' },
-      });
-      await seed(lake.store, {
-        gold: {
-          'monthly_balances/year=2024/month=01/r0_00000.parquet': 'g-01',
-          'monthly_balances/year=2024/month=02/r0_00000.parquet': 'g-02',
-          'reports/balance_history/quarter=2024-Q1/balance_history.csv': 'report',
-        },
-      });
-      const before = await publishedObjects(lake.store);
-      await stage(lake.store, D, R2, {
-        silver: { '2024-02': ['new-feb'] },
-        condemned: ['new-c'],
-        rejected: { 'r.csv': 'new-r' },
-      });
-      const result = await publish({ ingestDate: D, runId: R2 }, { store: lake.store, buckets: BUCKETS });
-      expect(result.from_month).toBe('2024-01');
-      await seed(lake.store, { staging: { 'gold-refresh/year=2024/month=02/20240701_q_1': 'g-new-02' } });
-      await publishGold({ runId: R2, fromMonth: result.from_month! }, { store: lake.store, buckets: BUCKETS });
-      const after = await publishedObjects(lake.store);
-      expect(after).toEqual({
-        [`condemned/transactions/ingest_date=${D}/${R2}_00000.parquet`]: 'new-c',
-        [`gold/monthly_balances/year=2024/month=02/${R2}_00000.parquet`]: 'g-new-02',
-        // the report is replaced by record-run, with the date's commit
-        'gold/reports/balance_history/quarter=2024-Q1/balance_history.csv': 'report',
-        [`quarantine/file_rejections/ingest_date=${D}/rejections.json`]: rejectionsJson(D, R2, ['r.csv']),
-        [`quarantine/files/ingest_date=${D}/r.csv`]: 'new-r',
-        [`silver/transactions/year=2024/month=02/${D}_${R2}_00000.parquet`]: 'new-feb',
-      });
-      return { before, after };
-    }
-    const event = (status: 'SUCCEEDED' | 'FAILED' | 'NO_DATA'): RecordEvent => ({
-      status,
-      execution_id: 'e2',
-      current: {
-        ingest_date: D,
-        run_id: R2,
-        ...(status === 'FAILED' ? { error: { Error: 'REPORT_FAILED', Cause: 'x' } } : {}),
-      },
-    });
+  describe('snapshots: from the publish result of a succeeded date', () => {
+    const succeeded: RecordEvent = {
+      status: 'SUCCEEDED',
+      execution_id: 'exec1',
+      current: { ingest_date: DATE, run_id: RUN, landing: landingOut, gate },
+    };
+    const deps = () => ({ store: lake.store, stagingBucket: 'staging' });
+    const result = (tables: Record<string, { before?: string | null; after?: string }>, runId = RUN) =>
+      JSON.stringify({ run_id: runId, ingest_date: DATE, tables });
 
-    test('FAILED after publish and publishGold: silver, quarantine, condemned and gold exactly as before', async () => {
-      const { before } = await publishedRun();
-      await recordRun(event('FAILED'), { store: lake.store, stagingBucket: 'staging' });
-      expect(await publishedObjects(lake.store)).toEqual(before);
-      expect(await lake.store.list('staging', 'journal/')).toEqual([]);
-      expect(await lake.store.list('staging', `runs/${R2}/`)).toEqual([]);
-      expect(await recoverPendingJournals(lake.store, 'staging')).toEqual([]);
-      expect(await publishedObjects(lake.store)).toEqual(before);
-    });
-
-    test.each(['SUCCEEDED', 'NO_DATA'] as const)(
-      '%s: the after state is final (a later rollback changes nothing)',
-      async (status) => {
-        const { after } = await publishedRun();
-        await recordRun(event(status), { store: lake.store, stagingBucket: 'staging' });
-        expect(await publishedObjects(lake.store)).toEqual(after);
-        expect(await lake.store.list('staging', 'journal/')).toEqual([]);
-        expect(await lake.store.list('staging', `runs/${R2}/`)).toEqual([]);
-        expect(await rollbackRun(lake.store, 'staging', R2)).toEqual([]);
-        expect(await recoverPendingJournals(lake.store, 'staging')).toEqual([]);
-        expect(await publishedObjects(lake.store)).toEqual(after);
-      },
-    );
-
-    test('SUCCEEDED with a report: the report is replaced with the commit; a crash before it rolls back with gold', async () => {
-      const { before, after } = await publishedRun();
-      await seed(lake.store, { staging: { 'athena/results/q.csv': 'new-report' } });
-      const succeeded: RecordEvent = {
-        ...event('SUCCEEDED'),
-        current: { ...event('SUCCEEDED').current, report: { output_location: 's3://staging/athena/results/q.csv' } },
-      };
-      const record = (store: ObjectStore) =>
-        recordRun(succeeded, { store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' });
-      const committed = {
-        ...after,
-        'gold/reports/balance_history/quarter=2024-Q1/balance_history.csv': 'new-report',
-      };
-      const log = await mutationsOf(lake.store, record);
-      const outcomes = new Set<string>();
-      for (let k = 1; k <= log.length; k++) {
-        const probe = tempStoreLake();
-        try {
-          await copyLake(lake.store, probe.store);
-          // (a crash in the clean-up after the commit point is swallowed: the run is committed)
-          await crashes(record, probe.store, k);
-          // what the next execution does with a dead run's journals: roll them back
-          await recoverPendingJournals(probe.store, 'staging');
-          const state = await publishedObjects(probe.store);
-          if (JSON.stringify(state) === JSON.stringify(before)) outcomes.add('before');
-          else {
-            expect(state).toEqual(committed);
-            outcomes.add('after');
-          }
-        } finally {
-          probe.cleanup();
-        }
-      }
-      expect([...outcomes].sort()).toEqual(['after', 'before']);
-      await record(lake.store);
-      expect(await publishedObjects(lake.store)).toEqual(committed);
-      // a retried record-run (the Lambda's response was lost) keeps the same state
-      await record(lake.store);
-      expect(await publishedObjects(lake.store)).toEqual(committed);
-    });
-
-    test('REGRESSION (bug 2): a crashed publish recorded FAILED is rolled back; later runs do not fail', async () => {
-      await stageAndPublish(lake.store, D, R1, { silver: { '2024-01': ['old-jan'] }, rejected: { 'r.csv': 'old-r' } });
-      const before = await publishedObjects(lake.store);
-      await stage(lake.store, D, R2, { silver: { '2024-01': ['new-jan'], '2024-02': ['new-feb'] } });
-      const run = (store: ObjectStore) => publish({ ingestDate: D, runId: R2 }, { store, buckets: BUCKETS });
-      // publish dies (timeout / Lambda crash) after writing its journal and the first copy
-      const log = await mutationsOf(lake.store, run);
-      const k = log.findIndex((op) => op.startsWith('copy ') && op.includes('-> silver/')) + 1;
-      expect(k).toBeGreaterThan(1);
-      expect(await crashes(run, lake.store, k)).toBe(true);
-      expect(await publishedObjects(lake.store)).not.toEqual(before);
-      // the state machine catches the failure and records the date
-      const out = await recordRun(
-        {
-          status: 'FAILED',
-          execution_id: 'e2',
-          current: { ingest_date: D, run_id: R2, error: { Error: 'Lambda.Unknown', Cause: 'timeout' } },
-        },
-        { store: lake.store, stagingBucket: 'staging' },
+    test('a retried step (staging already cleared) records the same snapshots', async () => {
+      await seedRun();
+      const first = await recordRun(succeeded, deps());
+      expect(await lake.store.list('staging', `runs/${RUN}/`)).toEqual([]);
+      const again = await recordRun(succeeded, deps());
+      expect(again.record).toEqual(first.record);
+      expect(again.record.snapshots).toMatchObject({ silver_transactions: '12' });
+      expect(JSON.parse((await lake.store.getText('staging', `run-records/exec1/${DATE}.json`))!)).toEqual(
+        first.record,
       );
-      expect(out.record.error).toBe('PIPELINE_FAILED');
-      expect(await publishedObjects(lake.store)).toEqual(before);
-      // the next execution's resolve-run finds nothing to recover, and the next run of the date succeeds
-      await expect(recoverPendingJournals(lake.store, 'staging')).resolves.toEqual([]);
-      const R3 = `${D}_e3`;
-      const result = await stageAndPublish(lake.store, D, R3, { silver: { '2024-02': ['n3'] } });
-      expect(result.from_month).toBe('2024-01');
-      expect(await publishedObjects(lake.store)).toEqual({
-        [`silver/transactions/year=2024/month=02/${D}_${R3}_00000.parquet`]: 'n3',
-      });
     });
+
+    test('no publish result: the step fails and writes nothing (the tables were not published)', async () => {
+      await expect(recordRun(succeeded, deps())).rejects.toThrow(
+        `run ${RUN} succeeded without a publish result (runs/${RUN}/published.json)`,
+      );
+      expect(await contents(lake.store, 'staging')).toEqual({});
+    });
+
+    test('an unfinished publish result, or one of another run, fails the step', async () => {
+      await seed(lake.store, {
+        staging: {
+          [`runs/${RUN}/published.json`]: result({
+            silver_transactions: { before: '1', after: '2' },
+            quarantine_transactions: { before: '3' },
+          }),
+        },
+      });
+      await expect(recordRun(succeeded, deps())).rejects.toThrow(
+        `the publish of run ${RUN} did not finish: quarantine_transactions has no snapshot after it`,
+      );
+      await seed(lake.store, {
+        staging: { [`runs/${RUN}/published.json`]: result({ silver_transactions: { after: '2' } }, 'other-run') },
+      });
+      await expect(recordRun(succeeded, deps())).rejects.toThrow(/belongs to run other-run/);
+      await seed(lake.store, {
+        staging: { [`runs/${RUN}/published.json`]: result({ silver_transactions: { after: '1e3' } }) },
+      });
+      await expect(recordRun(succeeded, deps())).rejects.toThrow();
+      expect(await lake.store.list('staging', 'run-records/')).toEqual([]);
+    });
+
+    test.each(['FAILED', 'NO_DATA'] as const)('%s: no snapshots, whatever staging holds', async (status) => {
+      await seedRun();
+      const out = await recordRun({ ...succeeded, status }, deps());
+      expect(out.record.snapshots).toBeUndefined();
+      expect(Object.keys(out.record)).not.toContain('snapshots');
+    });
+
+    test('the run record schema takes snapshot ids as decimal strings only', () => {
+      const record = { ingest_date: DATE, run_id: RUN, status: 'SUCCEEDED', ...gate };
+      expect(runRecordSchema.safeParse({ ...record, snapshots: { t: '123' } }).success).toBe(true);
+      expect(runRecordSchema.safeParse(record).success).toBe(true);
+      expect(runRecordSchema.safeParse({ ...record, snapshots: { t: 123 } }).success).toBe(false);
+      expect(runRecordSchema.safeParse({ ...record, snapshots: { t: 'abc' } }).success).toBe(false);
+    });
+  });
+
+  test("the report replaces the quarter's report objects; a retried step leaves the same", async () => {
+    await seedRun();
+    await seed(lake.store, {
+      gold: {
+        'reports/balance_history/quarter=2024-Q1/balance_history.csv': 'old report',
+        'reports/balance_history/quarter=2024-Q1/stray.csv': 'stray',
+        'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'other quarter',
+      },
+    });
+    const event: RecordEvent = {
+      status: 'SUCCEEDED',
+      execution_id: 'exec1',
+      current: {
+        ingest_date: DATE,
+        run_id: RUN,
+        gate,
+        report: { output_location: 's3://staging/athena/results/q1.csv' },
+      },
+    };
+    const deps = { store: lake.store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' };
+    await recordRun(event, deps);
+    const expected = {
+      'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'other quarter',
+      'reports/balance_history/quarter=2024-Q1/balance_history.csv':
+        'account_id,currency,month,balance\nc1,EUR,2024-01,10.00\n',
+    };
+    expect(await contents(lake.store, 'gold')).toEqual(expected);
+    await recordRun(event, deps);
+    expect(await contents(lake.store, 'gold')).toEqual(expected);
+  });
+
+  test('handler: the event is parsed; the staging bucket comes from the environment', async () => {
+    await expect(
+      handle({ status: 'DONE' }, { store: lake.store, env: { STAGING_BUCKET: 'staging' } }),
+    ).rejects.toThrow();
+    const out = (await handle(
+      { status: 'NO_DATA', execution_id: 'e', current: { ingest_date: DATE, run_id: RUN } },
+      { store: lake.store, env: { STAGING_BUCKET: 'staging' } },
+    )) as { record: { status: string } };
+    expect(out.record.status).toBe('NO_DATA');
   });
 
   test('the subject is cut to 99 characters', async () => {

@@ -207,3 +207,71 @@ describe('FsObjectStore.delete', () => {
     expect(diskFiles(lake.root)).toEqual({ 'gold/b/3': '3' });
   });
 });
+
+describe('FsObjectStore.putIfAbsent (exclusive create)', () => {
+  test('writes once: a second put of the key is refused and changes nothing', async () => {
+    expect(await lake.store.putIfAbsent('staging', 'a/b.json', 'one')).toBe(true);
+    expect(await lake.store.putIfAbsent('staging', 'a/b.json', 'two, longer')).toBe(false);
+    expect(await lake.store.getText('staging', 'a/b.json')).toBe('one');
+    expect(diskFiles(lake.root)).toEqual({ 'staging/a/b.json': 'one' });
+    // once deleted, the key can be created again
+    await lake.store.delete('staging', ['a/b.json']);
+    expect(await lake.store.putIfAbsent('staging', 'a/b.json', 'three')).toBe(true);
+    expect(await lake.store.getText('staging', 'a/b.json')).toBe('three');
+  });
+
+  test('keys that escape their bucket are refused', async () => {
+    await expect(lake.store.putIfAbsent('staging', '../gold/x', 'x')).rejects.toThrow(/key escapes its bucket/);
+    expect(diskFiles(lake.root)).toEqual({});
+  });
+
+  test('two concurrent puts of one key: exactly one wins, and its bytes are the object', async () => {
+    for (let round = 0; round < 50; round++) {
+      const key = `lease/${round}.json`;
+      const [a, b] = await Promise.all([
+        lake.store.putIfAbsent('staging', key, 'A'.repeat(100_000)),
+        lake.store.putIfAbsent('staging', key, 'B'.repeat(50_000)),
+      ]);
+      expect([a, b].filter(Boolean)).toHaveLength(1);
+      expect(await lake.store.getText('staging', key)).toBe(a ? 'A'.repeat(100_000) : 'B'.repeat(50_000));
+    }
+    // no temporary file is left behind
+    expect(Object.keys(diskFiles(lake.root)).filter((k) => k.includes('.txlake-tmp-'))).toEqual([]);
+  });
+
+  test('a reader never sees half an object while it is created', async () => {
+    const body = 'x'.repeat(4_000_000);
+    const reads: (number | undefined)[] = [];
+    let done = false;
+    const reader = (async () => {
+      while (!done) {
+        reads.push((await lake.store.getText('staging', 'big.json'))?.length);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    expect(await lake.store.putIfAbsent('staging', 'big.json', body)).toBe(true);
+    done = true;
+    await reader;
+    for (const length of reads) expect([undefined, body.length]).toContain(length);
+  });
+
+  test('property: of n concurrent puts of one key exactly one returns true', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ minLength: 1, maxLength: 64 }), { minLength: 2, maxLength: 8 }),
+        async (bodies) => {
+          const l = tempStoreLake();
+          try {
+            const results = await Promise.all(bodies.map((b) => l.store.putIfAbsent('staging', 'lease/lake.json', b)));
+            expect(results.filter(Boolean)).toHaveLength(1);
+            expect(await l.store.getText('staging', 'lease/lake.json')).toBe(bodies[results.indexOf(true)]);
+            expect(diskFiles(l.root)).toEqual({ 'staging/lease/lake.json': bodies[results.indexOf(true)] });
+          } finally {
+            l.cleanup();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

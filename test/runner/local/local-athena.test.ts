@@ -1,7 +1,17 @@
-/** LocalAthena: Glue tables as DuckDB views, Trino macros, UNLOAD → COPY, parameters and rendering. */
+/**
+ * LocalAthena: tables as DuckDB views, Trino macros, UNLOAD → COPY, parameters and rendering.
+ * (Iceberg tables through the catalog reader: iceberg-catalog.test.ts.)
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LocalAthena, duckdbType, parseUnload, quarterParameters } from '../../../runner/local/local-athena';
+import {
+  LocalAthena,
+  directoryTable,
+  duckdbType,
+  parseUnload,
+  quarterParameters,
+} from '../../../runner/local/local-athena';
+import contract from '../../../contract/transactions.v1.json';
 import { tempDirs } from '../../helpers/lake';
 import { STAGING_BUCKET, resolverFor, table, writeSilver } from '../../helpers/sql-lake';
 
@@ -86,7 +96,7 @@ describe('LocalAthena views', () => {
         'source_file VARCHAR',
         'source_record BIGINT',
         'run_id VARCHAR',
-        'ingest_date VARCHAR',
+        'ingest_date DATE',
       ]);
     });
   });
@@ -97,73 +107,100 @@ describe('LocalAthena views', () => {
       expect((await athena.execute('SELECT count(*) FROM silver_transactions')).rows).toEqual([['0']]);
       await writeSilver(path.join(root, 'silver', 'transactions'), fixture);
       const r = await athena.execute(
-        `SELECT transaction_id, amount, transaction_ts, ingest_date, source_record, year, month,
-                typeof(amount), typeof(transaction_ts), typeof(month), CAST(NULL AS varchar) AS nothing
+        `SELECT transaction_id, amount, transaction_ts, ingest_date, source_record,
+                typeof(amount), typeof(transaction_ts), typeof(ingest_date), CAST(NULL AS varchar) AS nothing
          FROM silver_transactions ORDER BY transaction_id`,
       );
-      expect(r.columns.slice(0, 7)).toEqual([
+      expect(r.columns.slice(0, 5)).toEqual([
         'transaction_id',
         'amount',
         'transaction_ts',
         'ingest_date',
         'source_record',
-        'year',
-        'month',
       ]);
       expect(r.rows).toEqual([
-        [
-          'T1',
-          '500.00',
-          '2024-01-31 23:59:59.999',
-          '2024-04-01',
-          '1',
-          '2024',
-          '01',
-          'DECIMAL(16,2)',
-          'TIMESTAMP',
-          'VARCHAR',
-          null,
-        ],
-        [
-          'T2',
-          '-174.00',
-          '2024-02-01 00:00:00',
-          '2024-04-01',
-          '2',
-          '2024',
-          '02',
-          'DECIMAL(16,2)',
-          'TIMESTAMP',
-          'VARCHAR',
-          null,
-        ],
-        [
-          'T3',
-          '-0.50',
-          '2024-02-29 12:00:00',
-          '2024-04-01',
-          '3',
-          '2024',
-          '02',
-          'DECIMAL(16,2)',
-          'TIMESTAMP',
-          'VARCHAR',
-          null,
-        ],
+        ['T1', '500.00', '2024-01-31 23:59:59.999', '2024-04-01', '1', 'DECIMAL(16,2)', 'TIMESTAMP', 'DATE', null],
+        ['T2', '-174.00', '2024-02-01 00:00:00', '2024-04-01', '2', 'DECIMAL(16,2)', 'TIMESTAMP', 'DATE', null],
+        ['T3', '-0.50', '2024-02-29 12:00:00', '2024-04-01', '3', 'DECIMAL(16,2)', 'TIMESTAMP', 'DATE', null],
       ]);
     });
   });
 
-  test('partition pruning on string partition values', async () => {
+  test('a table reads its files without Hive partitioning: directory names add no columns', async () => {
     const root = newRoot();
+    // the fixture's files sit in year=YYYY/month=MM directories, as Iceberg's sit in data/<partition>=…/
     await writeSilver(path.join(root, 'silver', 'transactions'), fixture);
     await withAthena(root, async (athena) => {
+      const described = await athena.execute('DESCRIBE silver_transactions');
+      expect(described.rows.map((r) => r[0])).toEqual(contract.tables.silver_transactions.columns.map((c) => c.name));
+      await expect(athena.execute('SELECT year FROM silver_transactions')).rejects.toThrow(/year/);
+    });
+  });
+
+  test('Hive partition columns of a plain directory: typed from the directory names, pruned by filters', async () => {
+    const root = newRoot();
+    const dir = path.join(root, 'silver', 'transactions');
+    await writeSilver(dir, fixture);
+    // a file outside the filtered partition that cannot be read: pruning never opens it
+    fs.mkdirSync(path.join(dir, 'year=2025', 'month=01'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'year=2025', 'month=01', 'garbage.parquet'), 'not parquet');
+    const silver = contract.tables.silver_transactions.columns;
+    const athena = await LocalAthena.create({
+      tables: [
+        directoryTable('by_month', dir, silver, [
+          { name: 'year', type: 'string' },
+          { name: 'month', type: 'string' },
+        ]),
+      ],
+      resolveUri: resolverFor(path.join(root, 'staging')),
+    });
+    try {
+      const described = await athena.execute('DESCRIBE by_month');
+      expect(described.rows.map((r) => `${r[0]} ${r[1]}`).slice(-3)).toEqual([
+        'run_id VARCHAR',
+        'year VARCHAR',
+        'month VARCHAR',
+      ]);
       const r = await athena.execute(
-        `SELECT transaction_id FROM silver_transactions WHERE year = ? AND month = ? ORDER BY 1`,
+        `SELECT transaction_id, year, month FROM by_month WHERE year = ? AND month = ? ORDER BY 1`,
         ['2024', '02'],
       );
-      expect(r.rows).toEqual([['T2'], ['T3']]);
+      expect(r.rows).toEqual([
+        ['T2', '2024', '02'],
+        ['T3', '2024', '02'],
+      ]);
+      await expect(athena.execute('SELECT count(*) FROM by_month')).rejects.toThrow(/parquet/i);
+    } finally {
+      athena.close();
+    }
+  });
+
+  test('the files are listed on every execute', async () => {
+    const root = newRoot();
+    let calls = 0;
+    const dir = path.join(root, 'silver', 'transactions');
+    await writeSilver(dir, fixture);
+    const athena = await LocalAthena.create({
+      tables: [
+        {
+          name: 'listed',
+          columns: contract.tables.silver_transactions.columns,
+          files: async () => {
+            calls++;
+            // the first query sees no file, the second every file
+            return calls === 1 ? [] : directoryTable('x', dir, []).files();
+          },
+        },
+      ],
+      resolveUri: resolverFor(path.join(root, 'staging')),
     });
+    try {
+      expect((await athena.execute('SELECT count(*) FROM listed')).rows).toEqual([['0']]);
+      expect((await athena.execute('SELECT count(*) FROM listed')).rows).toEqual([['3']]);
+      expect(calls).toBe(2);
+    } finally {
+      athena.close();
+    }
   });
 });
 
@@ -212,10 +249,10 @@ describe('LocalAthena parameters, macros and session', () => {
 describe('UNLOAD translation', () => {
   const unload = (uri: string, extra = ''): string => `-- leading comment
 UNLOAD (
-  SELECT customer_id AS account_id, sum(amount) AS total, year, month
+  SELECT customer_id AS account_id, sum(amount) AS total, strftime(transaction_ts, '%Y') AS year, strftime(transaction_ts, '%m') AS month
   FROM silver_transactions
   WHERE transaction_id <> ?
-  GROUP BY customer_id, year, month
+  GROUP BY 1, 3, 4
 ) TO '${uri}'
 WITH (format = 'PARQUET', partitioned_by = ARRAY['year', 'month']${extra});`;
 
@@ -226,10 +263,10 @@ WITH (format = 'PARQUET', partitioned_by = ARRAY['year', 'month']${extra});`;
     expect(parsed!.format).toBe('PARQUET');
     expect(parsed!.partitionedBy).toEqual(['year', 'month']);
     expect(parsed!.query.trim()).toBe(
-      `SELECT customer_id AS account_id, sum(amount) AS total, year, month
+      `SELECT customer_id AS account_id, sum(amount) AS total, strftime(transaction_ts, '%Y') AS year, strftime(transaction_ts, '%m') AS month
   FROM silver_transactions
   WHERE transaction_id <> ?
-  GROUP BY customer_id, year, month`,
+  GROUP BY 1, 3, 4`,
     );
     expect(parseUnload('SELECT 1')).toBeUndefined();
     expect(() => parseUnload(unload('s3://b/x/', ", bucketed_by = ARRAY['a']"))).toThrow(/unsupported UNLOAD property/);
