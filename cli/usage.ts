@@ -57,8 +57,9 @@ export const parseDate = (value: string): string => {
  * or `±HH:MM`); UTC when it names no offset (SPEC §4 `--as-of`).
  */
 export const parseInstant = (value: string): Date => {
-  const m =
-    /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(value);
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(
+    value,
+  );
   if (!m || !isCalendarDate(m[1])) {
     throw new InvalidArgumentError(`"${value}" is not an instant (ISO 8601, e.g. 2024-03-31T23:59:59Z)`);
   }

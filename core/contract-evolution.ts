@@ -13,7 +13,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Contract, type TableContract, optionalSourceColumns, parseContract } from './contract';
 
-
 const VERSION_FILE = /^transactions\.v([1-9][0-9]*)\.json$/;
 
 /** The layers whose columns the Glue job fills from the source columns (gold is built by `sql/`). */
@@ -22,7 +21,6 @@ const SOURCE_LAYERS: Readonly<Record<string, 'silver' | 'field'>> = {
   quarantine: 'field',
   condemned: 'field',
 };
-
 
 /**
  * Why `next` may not follow `previous` as the next contract version; empty when it may.

@@ -22,7 +22,11 @@ export function addBalanceHistoryCommand(program: Command, io: CliIo, setExitCod
   withCommonOptions(program.command('balance-history').description('print the month-end balance history of a quarter'))
     .requiredOption('--quarter <quarter>', 'YYYY-Qn, e.g. 2024-Q1', parseQuarterArg)
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
-    .option('--as-of <instant>', 'the history as gold stood at this instant (ISO 8601, UTC without offset)', parseInstant)
+    .option(
+      '--as-of <instant>',
+      'the history as gold stood at this instant (ISO 8601, UTC without offset)',
+      parseInstant,
+    )
     .action(async (options: CommonOptions & { quarter: string; format: 'csv' | 'json'; asOf?: Date }) => {
       requireLocal(options, 'balance-history');
       checkEnvironment(options, io);
@@ -30,9 +34,8 @@ export function addBalanceHistoryCommand(program: Command, io: CliIo, setExitCod
       const { resolvePipeline, synthesizeTemplates } = await import('../../runner/local/template-resolver');
       const { LocalAthena } = await import('../../runner/local/local-athena');
       const { lakeTables } = await import('../../runner/local/lake-tables');
-      const { IcebergNoSnapshotAtInstantError, IcebergTableNotFoundError } = await import(
-        '../../runner/local/iceberg-catalog'
-      );
+      const { IcebergNoSnapshotAtInstantError, IcebergTableNotFoundError } =
+        await import('../../runner/local/iceberg-catalog');
       const pipeline = resolvePipeline(synthesizeTemplates({ root: io.root, envName: options.env }));
       const athena = await LocalAthena.create({
         tables: lakeTables(pipeline, lake, { asOf: options.asOf }),
@@ -43,7 +46,10 @@ export function addBalanceHistoryCommand(program: Command, io: CliIo, setExitCod
         io.stdout(formatRows(result.columns, result.rows, options.format === 'json' || Boolean(options.json)));
       } catch (error) {
         // An instant before gold's first retained snapshot names no state of the table (SPEC §4).
-        if (options.asOf && (error instanceof IcebergNoSnapshotAtInstantError || error instanceof IcebergTableNotFoundError)) {
+        if (
+          options.asOf &&
+          (error instanceof IcebergNoSnapshotAtInstantError || error instanceof IcebergTableNotFoundError)
+        ) {
           throw new UsageError(
             `--as-of ${options.asOf.toISOString()} is before the first retained snapshot of the gold table`,
           );

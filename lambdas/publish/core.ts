@@ -1,49 +1,20 @@
-import { nextMonth } from '../../core/calendar';
-import {
-  GOLD_REFRESH_PREFIX,
-  landingSummaryKey,
-  rejectedFilesPrefix,
-  rejectionsKey,
-  stagedRejectedKey,
-} from '../../core/lake-layout';
-import type { JobCounts } from '../../core/run-record';
+import { landingSummaryKey, rejectedFilesPrefix, rejectionsKey, stagedRejectedKey } from '../../core/lake-layout';
 import type { ObjectStore } from '../shared/object-store';
 import type { LakeBuckets } from '../shared/runtime';
-import { readJobCounts } from '../shared/staged-counts';
 
 export interface PublishResult {
   readonly ingest_date: string;
   readonly run_id: string;
-  /** Earliest month whose balances may have changed ('YYYY-MM'), or null when silver did not change. */
-  readonly from_month: string | null;
-  /** The gold refresh query's execution parameters (Athena literals). */
-  readonly gold_parameters: string[];
   readonly published: {
     readonly rejected_files: number;
   };
 }
 
 /**
- * The first month whose gold balances the run may change, from the job's counts: the months of
- * the date's new silver rows and of the rows they replace; and since gold carries every pair up to
- * the latest month of silver, data past that month also creates the months in between, so the
- * refresh then starts right after the previous latest month. Null when neither set has a month.
- */
-export function goldFromMonth(
-  counts: Pick<JobCounts, 'silver_months' | 'replaced_silver_months' | 'latest_silver_month'>,
-): string | null {
-  const months = new Set([...counts.silver_months, ...counts.replaced_silver_months]);
-  const newest = [...counts.silver_months].sort().pop();
-  const latest = counts.latest_silver_month;
-  if (latest && newest && newest > latest) months.add(nextMonth(latest));
-  return [...months].sort()[0] ?? null;
-}
-
-/**
- * Publish, after the Glue job has committed the date's tables (`--mode publish`): the date's
- * rejected files (byte-identical, with their reasons) replace the ones an earlier run of the date
- * published, and the gold plan is derived from the job's counts. Idempotent: a retried step
- * leaves the same objects and returns the same result.
+ * Publish of the date's rejected files, once its tables are committed (after the gold publish, so
+ * that a date failing before then publishes nothing): byte-identical, with their reasons, they
+ * replace the ones an earlier run of the date published. Idempotent: a retried step leaves the
+ * same objects and returns the same result.
  */
 export async function publish(
   input: { ingestDate: string; runId: string },
@@ -51,9 +22,6 @@ export async function publish(
 ): Promise<PublishResult> {
   const { store, buckets } = deps;
   const { ingestDate, runId } = input;
-  const counts = await readJobCounts(store, buckets.staging, runId);
-  if (!counts) throw new Error(`the job left no counts for run ${runId}`);
-
   // Rejected files, byte-identical: this run's set replaces the date's earlier one.
   const stagedRejectedPrefix = stagedRejectedKey(runId, '');
   const targetPrefix = rejectedFilesPrefix(ingestDate);
@@ -84,21 +52,9 @@ export async function publish(
     await store.delete(buckets.quarantine, [rejectionsKey(ingestDate)]);
   }
 
-  // Athena's UNLOAD (RefreshGold, next) refuses a non-empty target: clear what an earlier refresh left.
-  const leftovers = await store.list(buckets.staging, GOLD_REFRESH_PREFIX);
-  if (leftovers.length > 0) {
-    await store.delete(
-      buckets.staging,
-      leftovers.map((e) => e.key),
-    );
-  }
-
-  const fromMonth = goldFromMonth(counts);
   return {
     ingest_date: ingestDate,
     run_id: runId,
-    from_month: fromMonth,
-    gold_parameters: fromMonth ? [`'${fromMonth}'`] : [],
     published: { rejected_files: staged.length },
   };
 }

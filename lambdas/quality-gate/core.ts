@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PipelineError } from '../../core/errors';
+import { type GoldPlan, goldPlan } from '../../core/gold-plan';
 import { TABLES } from '../../core/lake-layout';
 import {
   type JobCounts,
@@ -69,6 +70,13 @@ export function auditCounts(landing: LandingSummary, counts: JobCounts, maxQuara
   return summarize(landing, counts);
 }
 
+/** The gate's verdict on a passing date: its counts, and the gold refresh it needs. */
+export type GateResult = RunSummaryCounts & { readonly gold: GoldPlan };
+
+/**
+ * Audits the date's staged outputs; when they pass, also plans the gold refresh from the job's
+ * counts (which months the date changes), for the steps after the tables' publish.
+ */
 export async function qualityGate(
   input: { runId: string; landing: LandingSummary },
   deps: {
@@ -78,7 +86,7 @@ export async function qualityGate(
     /** Sees the counts before the verdict (the handler's metrics). */
     onCounts?: (counts: JobCounts) => void;
   },
-): Promise<RunSummaryCounts> {
+): Promise<GateResult> {
   let counts: JobCounts | undefined;
   try {
     counts = await readJobCounts(deps.store, deps.stagingBucket, input.runId);
@@ -91,5 +99,5 @@ export async function qualityGate(
   }
   if (!counts) throw reconciliationFailed(`the job left no counts for run ${input.runId}`);
   deps.onCounts?.(counts);
-  return auditCounts(input.landing, counts, deps.maxQuarantineRatio);
+  return { ...auditCounts(input.landing, counts, deps.maxQuarantineRatio), gold: goldPlan(counts) };
 }

@@ -177,7 +177,8 @@ export class IngestionJob extends Construct {
     }
     catalog.grantCommit(role, tableNames);
     storage.grantReadWrite('staging', role, RUNS_PREFIX);
-    storage.grantRead('staging', role, GOLD_REFRESH_PREFIX);
+    // publish-gold reads the refresh output; publish empties it before the next refresh (UNLOAD).
+    storage.grantReadWrite('staging', role, GOLD_REFRESH_PREFIX);
     // Continuous logging into the job's (KMS-encrypted) Glue log groups, and job metrics.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

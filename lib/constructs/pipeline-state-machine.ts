@@ -91,11 +91,12 @@ const TRANSIENT_ATHENA_ERRORS = [
 /**
  * The one state machine of txlake: resolve the run (taking the lake's lease), then for each date in
  * ascending order: validate landing → Glue job writing the date to Iceberg audit branches → quality
- * gate → publish (one Iceberg commit per table, by the Glue job) → rejected files and the gold plan →
- * gold refresh (Athena) → gold publish (one commit, by the Glue job) → balance report → record.
- * A failure before the date is committed restores the tables it had published, records the date,
- * notifies and stops the run; the lease is released at the end either way. Local mode executes this
- * very definition, taken from the synthesized template.
+ * gate (which also plans the gold refresh) → publish (one Iceberg commit per table, by the Glue job)
+ * → gold refresh (Athena) → gold publish (one commit, by the Glue job) → balance report → rejected
+ * files → record. A failure after the gate restores the tables the date had published (Iceberg
+ * commits back to each table's state before it), records the date, notifies and stops the run; the
+ * lease is released at the end either way. Local mode executes this very definition, taken from the
+ * synthesized template.
  */
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -191,6 +192,7 @@ export class PipelineStateMachine extends Construct {
     );
     // One Iceberg commit per table: main fast-forwarded to the audited branch.
     const publishTables = glueRun('PublishTables', 'publish');
+    // The rejected files, once everything else of the date has succeeded.
     const publish = invoke('Publish', f.publish, { ingest_date: date, run_id: runId }, '$.current.publish');
 
     const refreshGold = retryTransient(
@@ -200,7 +202,7 @@ export class PipelineStateMachine extends Construct {
         workGroup: props.workgroup.workgroupName,
         catalog: props.catalog,
         tables: [TABLES.silver],
-        executionParameters: sfn.JsonPath.listAt('$.current.publish.gold_parameters'),
+        executionParameters: sfn.JsonPath.listAt('$.current.gate.gold.parameters'),
         resultPath: sfn.JsonPath.DISCARD,
         taskTimeout: sfn.Timeout.duration(Duration.minutes(30)),
       }),
@@ -208,12 +210,7 @@ export class PipelineStateMachine extends Construct {
     );
     // The refresh output becomes gold's state from the first changed month on, in one commit.
     const publishGold = glueRun('PublishGold', 'publish-gold', {
-      '--from_month': sfn.JsonPath.stringAt('$.current.publish.from_month'),
-    });
-    // From here on the date is published: a later failure must not restore its tables.
-    const dateCommitted = new sfn.Pass(this, 'DateCommitted', {
-      result: sfn.Result.fromBoolean(true),
-      resultPath: '$.current.committed',
+      '--from_month': sfn.JsonPath.stringAt('$.current.gate.gold.from_month'),
     });
     const balanceReport = retryTransient(
       new AthenaQueryTask(this, 'BalanceReport', {
@@ -264,13 +261,7 @@ export class PipelineStateMachine extends Construct {
     restoreTables.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.current.restore_error' });
     restoreTables.next(recordFailed);
     const afterFailure = new sfn.Choice(this, 'RestoreNeeded')
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.current.gate'),
-          sfn.Condition.isNotPresent('$.current.committed'),
-        ),
-        restoreTables,
-      )
+      .when(sfn.Condition.isPresent('$.current.gate'), restoreTables)
       .otherwise(recordFailed);
 
     for (const step of [
@@ -304,15 +295,14 @@ export class PipelineStateMachine extends Construct {
     recordNoData.next(advance);
     advance.next(moreDates);
 
-    dateCommitted.next(balanceReport);
     const goldNeeded = new sfn.Choice(this, 'GoldChanged')
-      .when(sfn.Condition.isNull('$.current.publish.from_month'), dateCommitted)
-      .otherwise(refreshGold.next(publishGold).next(dateCommitted));
-    balanceReport.next(recordSucceeded);
+      .when(sfn.Condition.isNull('$.current.gate.gold.from_month'), balanceReport)
+      .otherwise(refreshGold.next(publishGold).next(balanceReport));
+    balanceReport.next(publish).next(recordSucceeded);
 
     const landed = new sfn.Choice(this, 'AnyFilesLanded')
       .when(sfn.Condition.numberEquals('$.current.landing.files_total', 0), recordNoData)
-      .otherwise(transformRows.next(qualityGate).next(publishTables).next(publish).next(goldNeeded));
+      .otherwise(transformRows.next(qualityGate).next(publishTables).next(goldNeeded));
 
     moreDates
       .when(sfn.Condition.numberLessThanJsonPath('$.index', '$.count'), nextDate.next(validateLanding).next(landed))

@@ -82,7 +82,7 @@ export class PipelineStack extends Stack {
     const resolveRun = step('ResolveRun', 'resolve-run', 'txlake: resolve the run input into ingest dates');
     const validateLanding = step('ValidateLanding', 'validate-landing', 'txlake: file-level checks of landed files');
     const qualityGate = step('QualityGate', 'quality-gate', 'txlake: audit the staged counts');
-    const publish = step('Publish', 'publish', 'txlake: publish the rejected files of a date and plan its gold refresh');
+    const publish = step('Publish', 'publish', 'txlake: publish the rejected files of a committed date');
     const recordRun = step('RecordRun', 'record-run', 'txlake: record how a date ended');
     const releaseLease = step('ReleaseLease', 'release-lease', "txlake: release the lake's lease at the end of a run");
 
@@ -109,7 +109,6 @@ export class PipelineStack extends Stack {
     storage.grantReadWrite('staging', validateLanding.function, RUNS_PREFIX);
     storage.grantRead('staging', qualityGate.function, RUNS_PREFIX);
     storage.grantReadWrite('staging', publish.function, RUNS_PREFIX);
-    storage.grantReadWrite('staging', publish.function, GOLD_REFRESH_PREFIX); // empties the UNLOAD target
     storage.grantReadWrite('quarantine', publish.function, REJECTED_FILES_PREFIX);
     storage.grantReadWrite('quarantine', publish.function, REJECTIONS_PREFIX);
     // Recording a date writes its run record and files the balance report in gold.

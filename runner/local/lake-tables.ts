@@ -9,7 +9,11 @@ import type { ResolvedPipeline } from './template-resolver';
  * `FOR TIMESTAMP AS OF`). At main's head, a table the catalog does not hold yet (a lake no run has
  * written) reads as empty, like an Athena table with no data.
  */
-export function lakeTables(pipeline: ResolvedPipeline, lake: string, options: { readonly asOf?: Date } = {}): LocalTable[] {
+export function lakeTables(
+  pipeline: ResolvedPipeline,
+  lake: string,
+  options: { readonly asOf?: Date } = {},
+): LocalTable[] {
   const { catalog, namespace } = lakeNamespace(pipeline);
   const reader = new IcebergCatalog({ catalogDbPath: catalogDbPathOf(lake), catalogName: catalog, namespace });
   return pipeline.tables.map((table) => {

@@ -1,3 +1,5 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
 import { IcebergCatalog, catalogDbPathOf } from './iceberg-catalog';
 import { localPath } from './lake-paths';
 import { localSparkConf } from './local-iceberg';
@@ -47,10 +49,57 @@ export async function createLocalTables(pipeline: ResolvedPipeline, lake: string
   const job = icebergJob(pipeline);
   const { catalog, namespace } = lakeNamespace(pipeline);
   const tables = pipeline.tables.map((t) => ({ ...t, location: localPath(lake, t.location) }));
-  await glue.run({
-    script: LOCAL_CATALOG_SCRIPT,
-    packagePath: job.packagePath,
-    arguments: { '--catalog_name': catalog, '--database': namespace, '--tables': JSON.stringify(tables) },
-    sparkConf: localSparkConf(job.defaultArguments['--conf'], lake),
-  });
+  // Two processes starting on a new lake at once would both create the tables, and the loser's
+  // CREATE fails on the winner's (SQLite catalog): one at a time, and the second finds them made.
+  const release = await lockCatalogSetup(lake);
+  try {
+    if (await localTablesCurrent(pipeline, lake)) return;
+    await glue.run({
+      script: LOCAL_CATALOG_SCRIPT,
+      packagePath: job.packagePath,
+      arguments: { '--catalog_name': catalog, '--database': namespace, '--tables': JSON.stringify(tables) },
+      sparkConf: localSparkConf(job.defaultArguments['--conf'], lake),
+    });
+  } finally {
+    release();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Waits for, then holds, the lake's catalog set-up lock; a lock whose process is gone is taken over. */
+async function lockCatalogSetup(lake: string, timeoutMs = 300_000): Promise<() => void> {
+  const dir = path.join(lake, '_local');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'catalog-setup.lock');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(file, 'utf8').trim());
+    } catch {
+      continue; // released in between
+    }
+    if (!(holder > 0 && isAlive(holder))) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`the lake's catalog is being set up by process ${holder}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -4,7 +4,8 @@ import rowVectors from '../../contract/row-vectors.json';
 import { CONTRACT, REQUIRED_COLUMNS } from '../../core/contract';
 import { type RunSummary, startCli, txlake } from '../helpers/cli';
 import { csvFile, landFiles, tempLake } from '../helpers/lake';
-import { duck, publishedFiles } from '../helpers/lake-state';
+import { duck } from '../helpers/lake-state';
+import { lakeCatalog, publishedState, tableRows, tableScan, type TableName } from '../helpers/lake-tables';
 
 interface Vector {
   name: string;
@@ -31,8 +32,8 @@ async function land(lake: string, date: string, files: Record<string, string | B
 describe('data contract v1 through the real CLI: every code, attempts, gate, reruns', () => {
   const lake = tempLake();
   const outputs: Record<string, RunSummary> = {};
-  let beforeGate: Record<string, string> = {};
-  let afterGate: Record<string, string> = {};
+  let beforeGate: unknown;
+  let afterGate: unknown;
   let firstSilver: unknown[] = [];
 
   beforeAll(async () => {
@@ -73,9 +74,7 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     outputs.day1 = JSON.parse(
       (await txlake(['run', '--date', '2024-01-10', '--lake', lake, '--json', '--max-quarantine-ratio', '1'])).stdout,
     );
-    firstSilver = await duck(
-      `SELECT * EXCLUDE (run_id) FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true) ORDER BY source_file, source_record`,
-    );
+    firstSilver = await tableRows(lake, 'silver_transactions', { columns: '* EXCLUDE (run_id)' });
 
     // Day 2: duplicates of silver, an id conflict with silver, ATT-1's second attempt.
     await land(lake, '2024-01-11', {
@@ -116,11 +115,11 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
         ['G-2', 'ACCG', 'x', 'EUR', ts],
       ]),
     });
-    beforeGate = publishedFiles(lake);
+    beforeGate = await publishedState(lake);
     const gate = await txlake(['run', '--date', '2024-01-13', '--lake', lake, '--json']);
     expect(gate.code).toBe(1);
     outputs.day4 = JSON.parse(gate.stdout);
-    afterGate = publishedFiles(lake);
+    afterGate = await publishedState(lake);
 
     // Rerun of day 1: the same published rows as the first run.
     outputs.rerun = JSON.parse(
@@ -135,12 +134,11 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
       accepted: [...new Set(vectors.map((v) => JSON.stringify(v.header)))].length + 1,
       rejected: 6,
     });
-    const quarantined = await duck(
-      `SELECT source_file, source_record, transaction_id, error_codes FROM read_parquet('${lake}/quarantine/transactions/**/*.parquet', hive_partitioning = true) WHERE ingest_date = '2024-01-10'`,
-    );
-    const silver = await duck(
-      `SELECT source_file, source_record FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true)`,
-    );
+    const quarantined = await tableRows(lake, 'quarantine_transactions', {
+      columns: 'source_file, source_record, transaction_id, error_codes',
+      where: "ingest_date = DATE '2024-01-10'",
+    });
+    const silver = await tableRows(lake, 'silver_transactions', { columns: 'source_file, source_record' });
     const byHeader = [...new Set(vectors.map((v) => JSON.stringify(v.header)))];
     for (const v of vectors) {
       const file = `a_vectors_${byHeader.indexOf(JSON.stringify(v.header))}.csv`;
@@ -161,14 +159,26 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
   });
 
   test('offsets at month boundaries land in the right UTC month, in silver and in the balance history', async () => {
-    const rows = await duck(
-      `SELECT transaction_id, strftime(transaction_ts, '%Y-%m-%dT%H:%M:%S.%g') AS ts, year, month FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR}) WHERE customer_id = 'ACCB' ORDER BY transaction_id`,
-    );
+    const rows = await tableRows(lake, 'silver_transactions', {
+      columns: "transaction_id, strftime(transaction_ts, '%Y-%m-%dT%H:%M:%S.%g') AS ts",
+      where: "customer_id = 'ACCB'",
+    });
     expect(rows).toEqual([
-      { transaction_id: 'B-1', ts: '2024-01-31T23:30:00.000', year: '2024', month: '01' },
-      { transaction_id: 'B-2', ts: '2024-02-01T00:30:00.000', year: '2024', month: '02' },
-      { transaction_id: 'B-3', ts: '2024-03-31T23:59:59.999', year: '2024', month: '03' },
+      { transaction_id: 'B-1', ts: '2024-01-31T23:30:00.000' },
+      { transaction_id: 'B-2', ts: '2024-02-01T00:30:00.000' },
+      { transaction_id: 'B-3', ts: '2024-03-31T23:59:59.999' },
     ]);
+    // Silver is partitioned by the UTC month of transaction_ts: each data file holds one month,
+    // the one its partition value (months since 1970-01) names.
+    const { files } = await lakeCatalog(lake).tableFiles('silver_transactions');
+    for (const file of files) {
+      const months = await duck(
+        `SELECT DISTINCT strftime(transaction_ts, '%Y-%m') AS m FROM read_parquet('${file.path}', hive_partitioning = false)`,
+      );
+      const value = Number(file.partition.transaction_ts_month);
+      const month = `${1970 + Math.floor(value / 12)}-${String((value % 12) + 1).padStart(2, '0')}`;
+      expect(months).toEqual([{ m: month }]);
+    }
     const history = await txlake(['balance-history', '--quarter', '2024-Q1', '--lake', lake]);
     expect(history.stdout.split('\n').filter((l) => l.startsWith('ACCB,'))).toEqual([
       'ACCB,EUR,2024-01,100.00',
@@ -182,9 +192,10 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
     for (const code of CONTRACT.codes.file) expect({ code, n: day1.reasons[code] }).toEqual({ code, n: 1 });
     expect(day1.reasons.DUPLICATE_ROW).toBe(1);
     expect(day1.reasons.DUPLICATE_TRANSACTION_ID).toBe(1);
-    const condemned = await duck(
-      `SELECT transaction_id, transaction_amount, currency, error_codes, source_record FROM read_parquet('${lake}/condemned/transactions/**/*.parquet', hive_partitioning = true) WHERE ingest_date = '2024-01-10'`,
-    );
+    const condemned = await tableRows(lake, 'condemned_transactions', {
+      columns: 'transaction_id, transaction_amount, currency, error_codes, source_record',
+      where: "ingest_date = DATE '2024-01-10'",
+    });
     expect(condemned).toEqual([
       {
         transaction_id: 'D-1',
@@ -235,27 +246,22 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
   test('a rerun of day 1 publishes exactly the same rows', async () => {
     expect(outputs.rerun.runs[0].rows).toEqual(outputs.day1.runs[0].rows);
     expect(outputs.rerun.runs[0].reasons).toEqual(outputs.day1.runs[0].reasons);
-    const silver = await duck(
-      `SELECT * EXCLUDE (run_id) FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true) WHERE ingest_date = DATE '2024-01-10' ORDER BY source_file, source_record`,
-    );
+    const silver = await tableRows(lake, 'silver_transactions', {
+      columns: '* EXCLUDE (run_id)',
+      where: "ingest_date = DATE '2024-01-10'",
+    });
     expect(silver).toEqual(firstSilver.filter((r) => (r as { ingest_date: string }).ingest_date === '2024-01-10'));
   });
 
-  test('silver, quarantine and condemned read with hive_partitioning as SPEC §4 lays them out', async () => {
-    const hiveTypes: Record<string, string> = {
-      silver: `{'year': VARCHAR, 'month': VARCHAR}`,
-      quarantine: `{'ingest_date': VARCHAR}`,
-      condemned: `{'ingest_date': VARCHAR}`,
-    };
-    const types = async (layer: string): Promise<Record<string, string>> =>
+  test('silver, quarantine and condemned are Iceberg tables with the columns and partitioning of SPEC §4', async () => {
+    const types = async (table: TableName): Promise<Record<string, string>> =>
       Object.fromEntries(
-        (
-          await duck(
-            `DESCRIBE SELECT * FROM read_parquet('${lake}/${layer}/transactions/**/*.parquet', hive_partitioning = true, hive_types = ${hiveTypes[layer]})`,
-          )
-        ).map((r) => [r.column_name as string, r.column_type as string]),
+        (await duck(`DESCRIBE SELECT * FROM ${await tableScan(lake, table)}`)).map((r) => [
+          r.column_name as string,
+          r.column_type as string,
+        ]),
       );
-    expect(await types('silver')).toEqual({
+    expect(await types('silver_transactions')).toEqual({
       transaction_id: 'VARCHAR',
       customer_id: 'VARCHAR',
       amount: 'DECIMAL(16,2)',
@@ -265,8 +271,6 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
       source_file: 'VARCHAR',
       source_record: 'BIGINT',
       run_id: 'VARCHAR',
-      year: 'VARCHAR',
-      month: 'VARCHAR',
     });
     const rawColumns = {
       transaction_id: 'VARCHAR',
@@ -278,18 +282,41 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
       source_file: 'VARCHAR',
       source_record: 'BIGINT',
       run_id: 'VARCHAR',
-      ingest_date: 'VARCHAR',
+      ingest_date: 'DATE',
     };
-    expect(await types('quarantine')).toEqual(rawColumns);
-    expect(await types('condemned')).toEqual(rawColumns);
-    const partitions = await duck(
-      `SELECT DISTINCT year, month FROM read_parquet('${lake}/silver/transactions/**/*.parquet', hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR}) ORDER BY ALL`,
-    );
-    for (const p of partitions)
-      expect([p.year, p.month]).toEqual([expect.stringMatching(/^\d{4}$/), expect.stringMatching(/^\d{2}$/)]);
-    const unique = await duck(
-      `SELECT count(*) AS n, count(DISTINCT transaction_id) AS d FROM read_parquet('${lake}/silver/transactions/**/*.parquet')`,
-    );
+    expect(await types('quarantine_transactions')).toEqual(rawColumns);
+    expect(await types('condemned_transactions')).toEqual(rawColumns);
+    const catalog = lakeCatalog(lake);
+    const spec = async (table: TableName) => {
+      const metadata = await catalog.loadTable(table);
+      const current = metadata.partitionSpecs.find((s) => s.specId === metadata.defaultSpecId);
+      return {
+        location: metadata.location,
+        formatVersion: metadata.formatVersion,
+        fields: current?.fields.map((f) => [f.name, f.transform]),
+        deleteMode: metadata.properties['write.delete.mode'],
+      };
+    };
+    expect(await spec('silver_transactions')).toEqual({
+      location: path.join(lake, 'silver', 'transactions'),
+      formatVersion: 2,
+      fields: [['transaction_ts_month', 'month']],
+      deleteMode: 'copy-on-write',
+    });
+    for (const [table, layer] of [
+      ['quarantine_transactions', 'quarantine'],
+      ['condemned_transactions', 'condemned'],
+    ] as const) {
+      expect(await spec(table)).toEqual({
+        location: path.join(lake, layer, 'transactions'),
+        formatVersion: 2,
+        fields: [['ingest_date', 'identity']],
+        deleteMode: 'copy-on-write',
+      });
+    }
+    const unique = await tableRows(lake, 'silver_transactions', {
+      columns: 'count(*) AS n, count(DISTINCT transaction_id) AS d',
+    });
     expect(unique[0].n).toBe(unique[0].d);
   });
 });
@@ -297,7 +324,7 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
 test('RECONCILIATION_FAILED through the CLI: a landed file changes between the landing check and the job', async () => {
   const lake = tempLake();
   const { 'f.csv': file } = landFiles(lake, '2024-01-20', { 'f.csv': csvFile(STD, [['R-1', 'C', '1.00', 'EUR', ts]]) });
-  const before = publishedFiles(lake);
+  const before = await publishedState(lake);
   // The real command; the moment the landing check has counted the file, a sender overwrites it.
   const cli = startCli(['run', '--date', '2024-01-20', '--lake', lake, '--json']);
   cli.onStderr(/ValidateLanding\s+ok/, () => appendFileSync(file, `R-2,C,2.00,EUR,${ts}\n`));
@@ -308,5 +335,5 @@ test('RECONCILIATION_FAILED through the CLI: a landed file changes between the l
   expect(cli.stderr()).toMatch(
     /2024-01-20 failed: RECONCILIATION_FAILED: the job read 2 records but the landing check counted 1/,
   );
-  expect(publishedFiles(lake)).toEqual(before);
+  expect(await publishedState(lake)).toEqual(before);
 });

@@ -1,22 +1,19 @@
 import { REQUIRED_COLUMNS } from '../../core/contract';
-import { type LocalRunResult, runLocal } from '../../runner/local/local-runner';
+import { type LocalRunResult, runLocal, type TaskWrapper } from '../../runner/local/local-runner';
 import { type CfnTemplate, synthesizeTemplates } from '../../runner/local/template-resolver';
 import { ROOT, sharedLocalGlue } from '../helpers/cli';
-import { contentState, FaultPlan, GlueReplay, notifications, type TaskFault } from '../helpers/faults';
+import { contentState, FaultPlan, notifications, type TaskFault } from '../helpers/faults';
 import { csvFile, landFiles, tempLake } from '../helpers/lake';
-import { publishedFiles } from '../helpers/lake-state';
+import { publishedState } from '../helpers/lake-tables';
 
 /*
  * Fault injection per Task in local mode (the synthesized state machine, the real handlers, the
- * Glue script on Spark, the SQL on DuckDB). Spark is the expensive part, so:
+ * Glue script on Spark with Iceberg, the SQL on DuckDB). Spark is the expensive part, so:
  * - the transient faults of all tasks go into ONE execution (compared with a clean run of the date);
- * - the permanent faults run one execution each on ONE shared lake: a failed date leaves the lake
- *   exactly as before, so every case starts from the same published state;
- * - faults in ValidateLanding and TransformRows are thrown before the task runs: no Spark at all;
- * - the Glue job runs on Spark once per distinct input (3 runs): the faulted executions that feed it
- *   the same input as an earlier one (the same landed files and published layers) get that run's
- *   Spark-written staging outputs copied into their own run (GlueReplay); the steps around the job
- *   are all real. FAULT_MATRIX_REAL_GLUE=1 runs Spark every time (9 runs).
+ * - the permanent faults run one execution each on ONE shared lake: a failed date leaves every
+ *   table's current snapshot exactly as before, so every case starts from the same published state;
+ * - faults are thrown before the faulted task runs; every Glue job run is real, on the Spark
+ *   session the test file shares (one per execution in production use).
  */
 
 const STD = REQUIRED_COLUMNS;
@@ -68,18 +65,21 @@ function landLater(lake: string): void {
 }
 
 let templates: CfnTemplate[];
-/** The Glue job's runs: on Spark once per distinct input, replayed after (see the comment on top). */
-const glue = new GlueReplay();
 
 /** One execution on `lake`, every Task wrapped by `plan`. */
-async function execute(lake: string, input: Record<string, string>, plan: FaultPlan): Promise<LocalRunResult> {
+async function execute(
+  lake: string,
+  input: Record<string, string>,
+  plan: FaultPlan,
+  wrapTask: TaskWrapper = plan.wrap,
+): Promise<LocalRunResult> {
   const started = Date.now();
   const result = await runLocal({
     root: ROOT,
     lake,
     input,
     templates,
-    wrapTask: plan.wrap,
+    wrapTask,
     retryIntervalMs: 0,
     glue: sharedLocalGlue(),
     progress: process.env.FAULT_MATRIX_PROGRESS ? (l) => process.stderr.write(`${l}\n`) : undefined,
@@ -93,30 +93,26 @@ async function execute(lake: string, input: Record<string, string>, plan: FaultP
 const lake = tempLake();
 let clean: LocalRunResult;
 let cleanPlan: FaultPlan;
-let published: Record<string, string>;
+let published: Awaited<ReturnType<typeof publishedState>>;
 let cleanContent: Record<string, unknown>;
 
 beforeAll(async () => {
   templates = synthesizeTemplates({ root: ROOT });
   landD1(lake);
-  cleanPlan = new FaultPlan({}, glue.around(lake, D1));
+  cleanPlan = new FaultPlan({});
   clean = await execute(lake, { date: D1 }, cleanPlan);
   cleanContent = await contentState(lake, [clean.records[0].run_id]);
   landLater(lake);
-  published = publishedFiles(lake);
-});
-
-afterAll(() => {
-  process.stderr.write(`fault matrix: ${glue.sparkRuns} Glue job runs on Spark, ${glue.replays} replayed\n`);
+  published = await publishedState(lake);
 });
 
 test('the clean run of day 1 succeeds and publishes every layer', () => {
   expect(clean.records.map((r) => [r.ingest_date, r.status, r.rows])).toEqual([
     [D1, 'SUCCEEDED', { read: 22, silver: 20, quarantined: 1, condemned: 1 }],
   ]);
-  const layers = Object.keys(published).map((k) => k.split('/')[0]);
-  for (const layer of ['silver', 'quarantine', 'condemned', 'gold']) expect(layers).toContain(layer);
-  expect(Object.keys(published).some((k) => k.startsWith('gold/reports/'))).toBe(true);
+  for (const id of Object.values(published.snapshots)) expect(id).toMatch(/^-?\d+$/);
+  expect(Object.keys(published.files).some((k) => k.startsWith('gold/reports/'))).toBe(true);
+  expect(Object.keys(published.files).some((k) => k.startsWith('quarantine/files/'))).toBe(true);
   expect(notifications(lake)).toEqual([]);
 });
 
@@ -126,19 +122,19 @@ const TRANSIENT: [string, string, number][] = [
   ['ValidateLanding', 'Lambda.ServiceException', 1],
   ['TransformRows', 'Glue.ConcurrentRunsExceededException', 2],
   ['QualityGate', 'Lambda.TooManyRequestsException', 1],
-  ['Publish', 'Lambda.Unknown', 2],
+  ['PublishTables', 'Glue.ThrottlingException', 2],
   ['RefreshGold', 'Athena.TooManyRequestsException', 1],
-  ['PublishGold', 'Lambda.SdkClientException', 2],
+  ['PublishGold', 'Glue.InternalServiceException', 2],
   ['BalanceReport', 'Athena.InternalServerException', 2],
+  ['Publish', 'Lambda.Unknown', 2],
   ['RecordSucceeded', 'Lambda.AWSLambdaException', 1],
+  ['ReleaseLease', 'Lambda.ServiceException', 1],
 ];
 
 describe('transient errors in every task are retried and the run ends as a clean one', () => {
   const faulted = tempLake();
   const plan = new FaultPlan(
     Object.fromEntries(TRANSIENT.map(([state, error, times]): [string, TaskFault] => [state, { error, times }])),
-    // Day 1 on an empty lake, as in the clean run: the Glue job's inputs are the same.
-    glue.around(faulted, D1),
   );
   let result: LocalRunResult;
 
@@ -170,8 +166,10 @@ interface FailureCase {
   readonly error: string;
   /** Invocations of the state: 1 for a permanent error, 4 for an exhausted transient one. */
   readonly times: number;
-  /** The fault hits after Publish changed the published layers. */
+  /** The fault hits after PublishTables committed the date's tables (they are then restored). */
   readonly afterPublish: boolean;
+  /** The fault hits after Publish replaced the date's rejected files (which stay replaced). */
+  readonly afterFiles?: boolean;
 }
 
 const PERMANENT: FailureCase[] = [
@@ -179,11 +177,12 @@ const PERMANENT: FailureCase[] = [
   // A failed Glue job run (States.TaskFailed) is not retried: only Glue's service errors are.
   { state: 'TransformRows', error: 'States.TaskFailed', times: 1, afterPublish: false },
   { state: 'QualityGate', error: 'Txlake.Broken', times: 1, afterPublish: false },
-  { state: 'Publish', error: 'Txlake.Broken', times: 1, afterPublish: false },
+  { state: 'PublishTables', error: 'States.TaskFailed', times: 1, afterPublish: false },
   { state: 'RefreshGold', error: 'Txlake.Broken', times: 1, afterPublish: true },
   { state: 'PublishGold', error: 'Txlake.Broken', times: 1, afterPublish: true },
   { state: 'BalanceReport', error: 'Txlake.Broken', times: 1, afterPublish: true },
-  { state: 'RecordSucceeded', error: 'Txlake.Broken', times: 1, afterPublish: true },
+  { state: 'Publish', error: 'Txlake.Broken', times: 1, afterPublish: true },
+  { state: 'RecordSucceeded', error: 'Txlake.Broken', times: 1, afterPublish: true, afterFiles: true },
 ];
 const EXHAUSTED: FailureCase[] = [
   { state: 'ValidateLanding', error: 'Lambda.TooManyRequestsException', times: 4, afterPublish: false },
@@ -198,23 +197,17 @@ describe.each([
   let plan: FaultPlan;
   let result: LocalRunResult;
   let notifiedBefore: number;
-  let whenFaulted: Record<string, string> | undefined;
+  let whenFaulted: Awaited<ReturnType<typeof publishedState>> | undefined;
 
   beforeAll(async () => {
     notifiedBefore = notifications(lake).length;
-    plan = new FaultPlan(
-      {
-        [c.state]: {
-          error: c.error,
-          times: c.times,
-          onFault: () => {
-            whenFaulted = publishedFiles(lake);
-          },
-        },
-      },
-      glue.around(lake, D2),
-    );
-    result = await execute(lake, { from: D2, to: D3 }, plan);
+    plan = new FaultPlan({ [c.state]: { error: c.error, times: c.times } });
+    // What the date had published when the faulted task was first reached.
+    const wrapTask: TaskWrapper = async (state, input, invoke) => {
+      if (state === c.state && whenFaulted === undefined) whenFaulted = await publishedState(lake);
+      return plan.wrap(state, input, invoke);
+    };
+    result = await execute(lake, { from: D2, to: D3 }, plan, wrapTask);
   });
 
   test(`${c.state} is invoked exactly ${c.times} time(s)`, () => {
@@ -239,13 +232,19 @@ describe.each([
     expect(added[0].Subject).toContain(D2);
   });
 
-  test('silver, quarantine, condemned and gold are exactly as before the run', () => {
+  test('silver, quarantine, condemned and gold are exactly as before the run', async () => {
     if (c.afterPublish) {
-      // The fault really came after the layers had changed.
-      expect(whenFaulted).toBeDefined();
-      expect(whenFaulted).not.toEqual(published);
+      // The fault really came after the tables had changed: they were restored.
+      expect(whenFaulted?.snapshots).toBeDefined();
+      expect(whenFaulted?.snapshots).not.toEqual(published.snapshots);
+      expect(plan.calls('RestoreTables')).toBe(1);
+    } else {
+      expect(plan.calls('RestoreTables')).toBe(0);
     }
-    expect(publishedFiles(lake)).toEqual(published);
+    const after = await publishedState(lake);
+    expect(after.snapshots).toEqual(published.snapshots);
+    // The date's rejected files are replaced by its Publish step, the last before its record.
+    if (!c.afterFiles) expect(after.files).toEqual(published.files);
   });
 });
 
@@ -256,18 +255,19 @@ describe('a data error (quality gate) is never retried', () => {
 
   beforeAll(async () => {
     notifiedBefore = notifications(lake).length;
-    plan = new FaultPlan({}, glue.around(lake, D_GATE));
+    plan = new FaultPlan({});
     result = await execute(lake, { date: D_GATE }, plan);
   });
 
-  test('QUALITY_GATE_FAILED after exactly one QualityGate invocation, nothing published, notified', () => {
+  test('QUALITY_GATE_FAILED after exactly one QualityGate invocation, nothing published, notified', async () => {
     expect(result.records.map((r) => [r.ingest_date, r.status, r.error])).toEqual([
       [D_GATE, 'FAILED', 'QUALITY_GATE_FAILED'],
     ]);
     expect(plan.calls('QualityGate')).toBe(1);
-    expect(plan.calls('Publish')).toBe(0);
+    expect(plan.calls('PublishTables')).toBe(0);
+    expect(plan.calls('RestoreTables')).toBe(0);
     expect(plan.calls('RecordFailed')).toBe(1);
-    expect(publishedFiles(lake)).toEqual(published);
+    expect(await publishedState(lake)).toEqual(published);
     const added = notifications(lake).slice(notifiedBefore);
     expect(added.map((n) => n.Subject)).toEqual([expect.stringContaining(`FAILED ${D_GATE} QUALITY_GATE_FAILED`)]);
   });

@@ -80,9 +80,7 @@ describe('outside readers and time travel', () => {
       source_record: 4,
     });
     // Gold: January and February for both accounts, plus the tail (year 9999).
-    expect(
-      tables.gold_monthly_balances.rows.map((g) => [g.account_id, g.year, g.month, g.balance]).sort(),
-    ).toEqual([
+    expect(tables.gold_monthly_balances.rows.map((g) => [g.account_id, g.year, g.month, g.balance]).sort()).toEqual([
       ['ACC1', '2024', '01', '100.00'],
       ['ACC1', '2024', '02', '200.00'],
       ['ACC1', '9999', '12', '200.00'],
@@ -169,9 +167,7 @@ describe('readers see each table before or after a date, never in between', () =
 
   test('every observation of silver is one of the committed states: dates 1..k, each complete', () => {
     const committed = new Set(
-      dates.map((_, k) =>
-        JSON.stringify(dates.slice(0, k + 1).map((d) => ({ d, n: String(perDate) }))),
-      ),
+      dates.map((_, k) => JSON.stringify(dates.slice(0, k + 1).map((d) => ({ d, n: String(perDate) })))),
     );
     committed.add('[]');
     const seen = new Set(silverStates);

@@ -2,7 +2,7 @@ import { ICEBERG_CATALOG } from '../../core/lake-layout';
 import { IcebergCatalog, type SnapshotSelector, catalogDbPathOf } from '../../runner/local/iceberg-catalog';
 import { quoteLiteral } from '../../runner/local/duckdb-quoting';
 import { LOCAL_NAMESPACE } from './iceberg';
-import { duck } from './lake-state';
+import { diskFiles, duck } from './lake-state';
 
 /**
  * A lake's Iceberg tables read through txlake's own catalog reader (fast; the outside reader is
@@ -18,7 +18,11 @@ export const TABLE_NAMES = [
 export type TableName = (typeof TABLE_NAMES)[number];
 
 export const lakeCatalog = (lake: string): IcebergCatalog =>
-  new IcebergCatalog({ catalogDbPath: catalogDbPathOf(lake), catalogName: ICEBERG_CATALOG, namespace: LOCAL_NAMESPACE });
+  new IcebergCatalog({
+    catalogDbPath: catalogDbPathOf(lake),
+    catalogName: ICEBERG_CATALOG,
+    namespace: LOCAL_NAMESPACE,
+  });
 
 /** `read_parquet([...])` over a table's live data files (DuckDB), or undefined when it has none. */
 export async function tableScan(
@@ -63,8 +67,27 @@ export async function snapshotIds(lake: string): Promise<Record<TableName, strin
 export async function tablesContent(lake: string): Promise<Record<TableName, string[]>> {
   const out = {} as Record<TableName, string[]>;
   for (const table of TABLE_NAMES) {
-    const rows = await tableRows(lake, table, { columns: table === 'gold_monthly_balances' ? '*' : '* EXCLUDE (run_id)' });
+    const rows = await tableRows(lake, table, {
+      columns: table === 'gold_monthly_balances' ? '*' : '* EXCLUDE (run_id)',
+    });
     out[table] = rows.map((r) => JSON.stringify(r)).sort();
   }
   return out;
+}
+
+/** The published objects that are not tables: rejected files and their reasons, the quarter's report. */
+const PUBLISHED_FILE_FOLDERS = ['quarantine/files', 'quarantine/file_rejections', 'gold/reports'];
+
+/**
+ * What a failed or refused run must leave exactly as it was: each table's current snapshot (main)
+ * and the published files that are not tables, by hash. (The tables' directories also hold the files
+ * of audit branches and of snapshots that never became current; readers never see those.)
+ */
+export async function publishedState(
+  lake: string,
+): Promise<{ snapshots: Record<TableName, string | undefined>; files: Record<string, string> }> {
+  return {
+    snapshots: await snapshotIds(lake),
+    files: diskFiles(lake, { content: 'sha256', folders: PUBLISHED_FILE_FOLDERS }),
+  };
 }

@@ -344,7 +344,7 @@ describe('pipeline stack', () => {
     const resolved = resolvePipeline([storage.toJSON() as CfnTemplate, pipeline.toJSON() as CfnTemplate]);
     const states = (resolved.definition as { States: Record<string, Record<string, unknown>> }).States;
 
-    test('resolve, then per date: validate → Glue write (.sync) → gate → Glue publish → files → gold → record', () => {
+    test('resolve, then per date: validate → Glue write (.sync) → gate → Glue publish → gold → files → record', () => {
       const jobMode = (state: string): unknown =>
         (states[state].Parameters as { Arguments: Record<string, unknown> }).Arguments['--job_mode'];
       expect(states.ResolveRun.Next).toBe('MoreDates');
@@ -354,14 +354,14 @@ describe('pipeline stack', () => {
       expect(states.TransformRows.Next).toBe('QualityGate');
       expect(states.QualityGate.Next).toBe('PublishTables');
       expect(jobMode('PublishTables')).toBe('publish');
-      expect(states.PublishTables.Next).toBe('Publish');
-      expect(states.Publish.Next).toBe('GoldChanged');
+      expect(states.PublishTables.Next).toBe('GoldChanged');
       expect(states.RefreshGold.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
       expect(states.RefreshGold.Next).toBe('PublishGold');
       expect(jobMode('PublishGold')).toBe('publish-gold');
-      expect(states.PublishGold.Next).toBe('DateCommitted');
-      expect(states.DateCommitted.Next).toBe('BalanceReport');
+      expect(states.PublishGold.Next).toBe('BalanceReport');
       expect(states.BalanceReport.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+      expect(states.BalanceReport.Next).toBe('Publish');
+      expect(states.Publish.Next).toBe('RecordSucceeded');
       expect(states.RecordSucceeded.Next).toBe('Advance');
       // The lease is released whether the run ends well or not.
       expect(states.MoreDates.Default).toBe('ReleaseLease');
@@ -395,15 +395,9 @@ describe('pipeline stack', () => {
           { ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RestoreNeeded' },
         ]);
       }
-      // Restore only what a date published and did not commit: after the gate passed, before DateCommitted.
+      // Once the gate passed, the date may have published tables: they are restored.
       expect(states.RestoreNeeded.Choices).toEqual([
-        {
-          And: [
-            { Variable: '$.current.gate', IsPresent: true },
-            { Variable: '$.current.committed', IsPresent: false },
-          ],
-          Next: 'RestoreTables',
-        },
+        { Variable: '$.current.gate', IsPresent: true, Next: 'RestoreTables' },
       ]);
       expect(states.RestoreNeeded.Default).toBe('RecordFailed');
       expect((states.RestoreTables.Parameters as { Arguments: Record<string, unknown> }).Arguments['--job_mode']).toBe(

@@ -47,7 +47,7 @@ MODES: dict[str, Mode] = {
     ),
     "publish": Mode(
         run_publish,
-        ("run_id", "ingest_date", *TABLE_ARGS, "staging_root", "publish_result_key"),
+        ("run_id", "ingest_date", *TABLE_ARGS, "staging_root", "publish_result_key", "gold_refresh_prefix"),
     ),
     "publish-gold": Mode(
         run_publish_gold,

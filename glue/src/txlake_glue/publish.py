@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 from txlake_glue import iceberg
 from txlake_glue.iceberg import Table
 from txlake_glue.layout import audit_branch, checked_date, lake_tables, staging_path
-from txlake_glue.storage import read_text, write_text
+from txlake_glue.storage import delete_tree, join_path, read_text, write_text
 
 
 def load_result(spark: SparkSession, path: str, run_id: str, ingest_date: str | None) -> dict:
@@ -40,6 +40,9 @@ def run_publish(spark: SparkSession, args: Mapping[str, str]) -> dict:
     path = staging_path(args, "publish_result_key", run_id)
     result = load_result(spark, path, run_id, ingest_date)
     entries = result["tables"]
+    # The gold refresh comes next, and Athena's UNLOAD refuses a non-empty target: what an earlier
+    # (failed) refresh left there goes first.
+    delete_tree(spark, join_path(args["staging_root"], args["gold_refresh_prefix"]))
     heads = {t.name: iceberg.branches(spark, t) for t in tables}
     pending = [t for t in tables if branch in heads[t.name]]
     for t in tables:

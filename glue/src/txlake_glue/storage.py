@@ -35,6 +35,15 @@ def list_files(spark: SparkSession, root: str) -> list[str]:
     return sorted(files)
 
 
+def delete_tree(spark: SparkSession, root: str) -> int:
+    """Deletes every file under ``root`` (recursively); returns how many there were."""
+    files = list_files(spark, root)
+    fs, jpath = _fs_path(spark, root)
+    if fs.exists(jpath):
+        fs.delete(jpath, True)
+    return len(files)
+
+
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Writes one object/file at ``path`` (replacing it): a document other steps read by key."""
     fs, jpath = _fs_path(spark, path)

@@ -1,9 +1,8 @@
 import * as fc from 'fast-check';
-import { nextMonth } from '../../../core/calendar';
 import { isDataFile, isUnloadDataFile } from '../../../core/lake-layout';
 import type { JobCounts } from '../../../core/run-record';
 import { handle } from '../../../lambdas/publish/handler';
-import { goldFromMonth, publish } from '../../../lambdas/publish/core';
+import { publish } from '../../../lambdas/publish/core';
 import type { ObjectStore } from '../../../lambdas/shared/object-store';
 import { BUCKETS, storeLakePerTest, tempStoreLake } from '../../helpers/lake';
 import { allObjects, contents, diskFiles } from '../../helpers/lake-state';
@@ -38,70 +37,6 @@ describe('isDataFile', () => {
     expect(isDataFile('a/_temporary.parquet')).toBe(false);
     expect(isDataFile('a/.hidden.parquet')).toBe(false);
     expect(isDataFile('a/part-00000.json')).toBe(false);
-  });
-});
-
-type Plan = Pick<JobCounts, 'silver_months' | 'replaced_silver_months' | 'latest_silver_month'>;
-const plan = (silver: string[], replaced: string[] = [], latest: string | null = null): Plan => ({
-  silver_months: silver,
-  replaced_silver_months: replaced,
-  latest_silver_month: latest,
-});
-
-describe('goldFromMonth (the gold plan from the job counts)', () => {
-  test('new months within silver: the earliest of them', () => {
-    expect(goldFromMonth(plan(['2024-03', '2024-01'], [], '2024-05'))).toBe('2024-01');
-  });
-
-  test('a new month past the latest month also refreshes the months in between', () => {
-    expect(goldFromMonth(plan(['2024-05'], [], '2024-02'))).toBe('2024-03');
-    expect(goldFromMonth(plan(['2024-03'], [], '2023-12'))).toBe('2024-01'); // across the year
-    expect(goldFromMonth(plan(['2024-03'], [], '2024-02'))).toBe('2024-03');
-    // an earlier new month still wins
-    expect(goldFromMonth(plan(['2023-07', '2024-05'], [], '2024-02'))).toBe('2023-07');
-  });
-
-  test('replaced months earlier than the new ones: the earliest replaced month (its balances lose rows)', () => {
-    expect(goldFromMonth(plan(['2024-06'], ['2024-03', '2024-05'], '2024-06'))).toBe('2024-03');
-    expect(goldFromMonth(plan(['2024-07'], ['2024-03'], '2024-06'))).toBe('2024-03');
-    // a rerun without silver rows: only what it removes
-    expect(goldFromMonth(plan([], ['2024-06'], '2024-06'))).toBe('2024-06');
-  });
-
-  test('silver empty before the run: the earliest new month', () => {
-    expect(goldFromMonth(plan(['2024-02', '2023-11'], [], null))).toBe('2023-11');
-  });
-
-  test('nothing changed in silver: null', () => {
-    expect(goldFromMonth(plan([], [], '2024-06'))).toBeNull();
-    expect(goldFromMonth(plan([], [], null))).toBeNull();
-  });
-
-  test('property: the earliest month whose balances can change, and never later than one that does', () => {
-    const monthArb = fc
-      .record({ y: fc.integer({ min: 2022, max: 2025 }), m: fc.integer({ min: 1, max: 12 }) })
-      .map(({ y, m }) => `${y}-${String(m).padStart(2, '0')}`);
-    fc.assert(
-      fc.property(
-        fc.array(monthArb, { maxLength: 4 }),
-        fc.array(monthArb, { maxLength: 3 }),
-        fc.option(monthArb),
-        (news, replaced, latestOrNull) => {
-          // replaced rows were in silver, so the latest month is at least theirs
-          const latest = [...replaced, ...(latestOrNull ? [latestOrNull] : [])].sort().pop() ?? null;
-          const from = goldFromMonth(plan(news, replaced, latest));
-          const changed = [...news, ...replaced];
-          if (changed.length === 0) return expect(from).toBeNull();
-          // Every changed month, and every month gold newly carries, is refreshed.
-          for (const month of changed) expect(from! <= month).toBe(true);
-          const newest = [...news].sort().pop();
-          if (latest && newest && newest > latest) expect(from! <= nextMonth(latest)).toBe(true);
-          // And no earlier than needed.
-          expect([...changed, ...(latest && newest && newest > latest ? [nextMonth(latest)] : [])]).toContain(from);
-        },
-      ),
-      { numRuns: 500 },
-    );
   });
 });
 
@@ -165,23 +100,19 @@ describe('publish', () => {
   const R1 = `${D}_e1`;
   const R2 = `${D}_e2`;
 
-  test('publishes the rejected files byte-identical with their reasons; returns the gold plan', async () => {
+  test('publishes the rejected files byte-identical with their reasons', async () => {
     const bad = Buffer.from([0x72, 0x61, 0x77, 0x2c, 0x0d, 0x0a, 0xff, 0x00]);
     await stage(lake.store, D, R1, {
       rejected: { 'bad.csv': bad, 'x.txt': 'text' },
       counts: { silver_months: ['2024-01', '2024-03'], replaced_silver_months: [], latest_silver_month: '2024-02' },
     });
-    // A stale gold refresh output is cleared (Athena's UNLOAD needs an empty target).
-    await seed(lake.store, { staging: { 'gold-refresh/year=2023/month=01/stale': 'stale' } });
-    const stagingRun = await contents(lake.store, 'staging', `runs/${R1}/`);
+    const staging = await contents(lake.store, 'staging');
 
     const result = await run(lake.store, D, R1);
 
     expect(result).toEqual({
       ingest_date: D,
       run_id: R1,
-      from_month: '2024-01',
-      gold_parameters: ["'2024-01'"],
       published: { rejected_files: 2 },
     });
     expect(await contents(lake.store, 'quarantine')).toEqual({
@@ -190,8 +121,8 @@ describe('publish', () => {
       [`files/ingest_date=${D}/x.txt`]: 'text',
     });
     expect((await lake.store.getBytes('quarantine', `files/ingest_date=${D}/bad.csv`)).equals(bad)).toBe(true);
-    // Staging: the run's area is kept as it was (record-run clears it); no refresh leftovers.
-    expect(await contents(lake.store, 'staging')).toEqual(stagingRun);
+    // Staging is kept as it was (record-run clears the run's area).
+    expect(await contents(lake.store, 'staging')).toEqual(staging);
     // Only the rejected files and their reasons are written: the tables are the Glue job's.
     for (const layer of ['silver', 'condemned', 'gold']) expect(await contents(lake.store, layer)).toEqual({});
     expect(Object.keys(diskFiles(lake.root)).filter((k) => k.includes('.txlake-tmp-'))).toEqual([]);
@@ -235,7 +166,7 @@ describe('publish', () => {
     const state = await allObjects(lake.store);
     const second = await run(lake.store, D, R2);
     expect(second).toEqual(first);
-    expect(first.from_month).toBe('2024-01');
+    expect(first.published.rejected_files).toBe(2);
     expect(await allObjects(lake.store)).toEqual(state);
   });
 
@@ -273,34 +204,11 @@ describe('publish', () => {
     }
   });
 
-  test('the gold plan comes from the counts: a new month past the latest silver month', async () => {
-    await stage(lake.store, D, R1, {
-      counts: { silver_months: ['2024-05'], replaced_silver_months: ['2024-02'], latest_silver_month: '2024-02' },
-    });
-    expect(await run(lake.store, D, R1)).toMatchObject({ from_month: '2024-02', gold_parameters: ["'2024-02'"] });
-    await stage(lake.store, D, R2, {
-      counts: { silver_months: ['2024-05'], replaced_silver_months: [], latest_silver_month: '2024-02' },
-    });
-    expect(await run(lake.store, D, R2)).toMatchObject({ from_month: '2024-03', gold_parameters: ["'2024-03'"] });
-  });
-
-  test('silver unchanged: from_month null and no gold parameters', async () => {
-    await stage(lake.store, D, R1, {
-      rejected: { 'r.csv': 'r' },
-      counts: { silver_months: [], replaced_silver_months: [], latest_silver_month: '2024-06' },
-    });
-    expect(await run(lake.store, D, R1)).toEqual({
-      ingest_date: D,
-      run_id: R1,
-      from_month: null,
-      gold_parameters: [],
-      published: { rejected_files: 1 },
-    });
-  });
-
-  test('no counts from the job: fails, having published nothing', async () => {
-    await seed(lake.store, { staging: { [`runs/${R1}/rejected/r.csv`]: 'r' } });
-    await expect(run(lake.store, D, R1)).rejects.toThrow(`the job left no counts for run ${R1}`);
+  test('no rejected files: nothing is written, the earlier ones of the date are removed', async () => {
+    await stage(lake.store, D, R1, { rejected: { 'r.csv': 'r' } });
+    await run(lake.store, D, R1);
+    await stage(lake.store, D, R2, {});
+    expect(await run(lake.store, D, R2)).toEqual({ ingest_date: D, run_id: R2, published: { rejected_files: 0 } });
     expect(await contents(lake.store, 'quarantine')).toEqual({});
   });
 
@@ -308,8 +216,9 @@ describe('publish', () => {
     await stage(lake.store, D, R1, { rejected: { 'r.csv': 'r' } });
     const env = { STAGING_BUCKET: 'staging', QUARANTINE_BUCKET: 'quarantine' };
     await expect(handle({ ingest_date: '2024-3-5', run_id: R1 }, { store: lake.store, env })).rejects.toThrow();
-    expect(await handle({ ingest_date: D, run_id: R1 }, { store: lake.store, env })).toMatchObject({
-      from_month: '2024-03',
+    expect(await handle({ ingest_date: D, run_id: R1 }, { store: lake.store, env })).toEqual({
+      ingest_date: D,
+      run_id: R1,
       published: { rejected_files: 1 },
     });
   });

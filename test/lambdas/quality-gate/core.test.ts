@@ -278,6 +278,8 @@ describe('qualityGate (reads the job counts from staging)', () => {
       files: { accepted: 1, rejected: 0 },
       rows: { read: 10, silver: 9, quarantined: 1, condemned: 0 },
       reasons: { INVALID_AMOUNT: 1, EMPTY_FILE: 1 },
+      // A passing date's gold refresh, planned from the counts' months.
+      gold: { from_month: '2024-01', parameters: ["'2024-01'"] },
     });
     await expect(
       qualityGate({ runId: 'R', landing: landing(10) }, { ...deps, maxQuarantineRatio: 0.09 }),
