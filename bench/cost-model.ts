@@ -33,7 +33,7 @@ export const DEPLOYMENT = {
   lambdaGb: 1,
   lambdaSecondsPerInvocation: 2,
   stateTransitionsPerDate: 16,
-  /** S3 requests per date: landing reads, staged writes, journal copies and deletes (rounded up). */
+  /** S3 requests per date: landing reads, Iceberg data and metadata writes, rejected-file copies (rounded up). */
   s3PutsPerDate: 400,
   s3GetsPerDate: 1000,
   logsGbPerMonth: 0.05,

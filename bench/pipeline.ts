@@ -8,9 +8,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CONTRACT } from '../core/contract';
+import { landingPrefix } from '../core/lake-layout';
 import { generateFiles, type GenerateSummary } from '../tools/generate/generate';
-import { runGlueScript } from '../runner/local/local-glue';
-import { GLUE_PACKAGE_DIR, GLUE_SCRIPT, JOB_LAYOUT_ARGUMENTS } from '../lib/constructs/ingestion-job';
+import { localPath } from '../runner/local/lake-paths';
+import { createLocalTables } from '../runner/local/local-catalog';
+import { LocalGlue, runGlueScript } from '../runner/local/local-glue';
+import { localSparkConf } from '../runner/local/local-iceberg';
+import { type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from '../runner/local/template-resolver';
+import { GLUE_SCRIPT, JOB_MODE_ARGUMENT, RUN_ID_PLACEHOLDER } from '../lib/constructs/ingestion-job';
 
 export const ROOT = path.resolve(__dirname, '..');
 const INGEST_DATE = '2024-03-01';
@@ -98,25 +103,22 @@ async function duckdbAnchor(file: string, out: string): Promise<{ seconds: numbe
   }
 }
 
-/** Counts per destination of the job's staged Parquet outputs. */
-async function stagedRows(runDir: string): Promise<Record<string, number>> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const rows: Record<string, number> = {};
-    for (const destination of ['silver', 'quarantine', 'condemned']) {
-      const dir = path.join(runDir, destination);
-      if (!existsSync(dir)) continue;
-      const reader = await connection.runAndReadAll(
-        `SELECT count(*) FROM read_parquet('${sqlString(dir)}/**/*.parquet', union_by_name = true)`,
-      );
-      rows[destination] = Number(reader.getRows()[0][0]);
-    }
-    return rows;
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+/** The app's Glue job (the one running glue/txlake_job.py), as the synthesized template defines it. */
+function ingestionJob(pipeline: ResolvedPipeline): ResolvedPipeline['jobs'][string] {
+  const jobs = Object.values(pipeline.jobs).filter((j) => j.script === GLUE_SCRIPT);
+  if (jobs.length !== 1) throw new Error(`expected one Glue job running ${GLUE_SCRIPT}, found ${jobs.length}`);
+  return jobs[0];
+}
+
+/** The job's output rows per destination, from the counts document of its run (one JSON line). */
+function countedRows(countsDir: string): Record<string, number> {
+  const lines = readdirSync(countsDir)
+    .filter((name) => name.startsWith('part-'))
+    .flatMap((name) => readFileSync(path.join(countsDir, name), 'utf8').split('\n'))
+    .filter((line) => line.trim().length > 0);
+  if (lines.length !== 1) throw new Error(`expected one counts document under ${countsDir}, found ${lines.length}`);
+  const counts = JSON.parse(lines[0]) as { silver: number; quarantined: number; condemned: number };
+  return { silver: counts.silver, quarantine: counts.quarantined, condemned: counts.condemned };
 }
 
 const expectedRows = (summary: GenerateSummary): Record<string, number> => ({
@@ -125,46 +127,68 @@ const expectedRows = (summary: GenerateSummary): Record<string, number> => ({
   condemned: summary.expected.rows.condemned,
 });
 
-/** (a) The Glue script exactly as the local pipeline runs it, then the DuckDB anchor, on one file. */
+/**
+ * (a) The Glue job exactly as the local pipeline runs it (`--job_mode transform` on an Iceberg lake:
+ * the date's rows to the run's audit branches), then the DuckDB anchor, on one file.
+ */
 export async function benchGlueJob(options: { rows: number; workDir: string }): Promise<GlueJobBench> {
   const work = path.join(options.workDir, `glue-${options.rows}`);
   const lake = path.join(work, 'lake');
-  const landing = path.join(lake, 'bronze', 'transactions', `ingest_date=${INGEST_DATE}`);
+  const pipeline = resolvePipeline(synthesizeTemplates({ root: ROOT }));
+  const job = ingestionJob(pipeline);
+  // The job's default arguments on the lake, as the local Glue binding gives them.
+  const defaults = Object.fromEntries(
+    Object.entries(job.defaultArguments).map(([name, value]) => [name, localPath(lake, value)]),
+  );
+  const bronze = defaults['--bronze_root'];
+  const staging = defaults['--staging_root'];
+  const landing = path.join(bronze, landingPrefix(INGEST_DATE));
   mkdirSync(landing, { recursive: true });
   log(`(a) ${options.rows} rows: generating`);
   const { summary, seconds: generateSeconds } = await landed(landing, options.rows);
   const [file] = summary.files;
   const runId = `bench-${options.rows}`;
-  const runDir = path.join(lake, 'staging', 'runs', runId);
-  for (const layer of ['silver', 'quarantine', 'staging'])
-    rmSync(path.join(lake, layer), { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  // A fresh lake but for the landed (cached) files: no catalog, tables or staging of an earlier run.
+  for (const entry of readdirSync(lake)) {
+    const entryPath = path.join(lake, entry);
+    if (entryPath !== bronze) rmSync(entryPath, { recursive: true, force: true });
+  }
+  const sparkConf = localSparkConf(defaults['--conf'], lake);
+  log(`(a) ${options.rows} rows: creating the tables`);
+  const glue = new LocalGlue(ROOT);
+  try {
+    await createLocalTables(pipeline, lake, glue);
+  } finally {
+    glue.close();
+  }
+  // The run's staging keys: the job's key patterns with the run id filled in, as the job fills them.
+  const stagingPath = (argument: string): string =>
+    path.join(staging, defaults[argument].split(RUN_ID_PLACEHOLDER).join(runId));
+  const landingSummary = stagingPath('--landing_summary_key');
+  mkdirSync(path.dirname(landingSummary), { recursive: true });
   writeFileSync(
-    path.join(runDir, 'landing.json'),
+    landingSummary,
     JSON.stringify({
       ingest_date: INGEST_DATE,
       run_id: runId,
-      files: [{ name: file.name, key: `transactions/ingest_date=${INGEST_DATE}/${file.name}`, records: file.rows }],
+      files: [{ name: file.name, key: `${landingPrefix(INGEST_DATE)}${file.name}`, records: file.rows }],
       rejected: [],
     }),
   );
   log(`(a) ${options.rows} rows: Glue job`);
   const { durationMs } = await runGlueScript({
     root: ROOT,
-    script: GLUE_SCRIPT,
-    packagePath: GLUE_PACKAGE_DIR,
+    script: job.script,
+    packagePath: job.packagePath,
     arguments: {
+      ...defaults,
+      [JOB_MODE_ARGUMENT]: 'transform',
       '--run_id': runId,
       '--ingest_date': INGEST_DATE,
-      '--bronze_root': path.join(lake, 'bronze'),
-      '--silver_root': path.join(lake, 'silver'),
-      '--quarantine_root': path.join(lake, 'quarantine'),
-      '--staging_root': path.join(lake, 'staging'),
-      ...JOB_LAYOUT_ARGUMENTS,
-      '--contract': JSON.stringify(CONTRACT),
     },
+    sparkConf,
   });
-  const glueRows = await stagedRows(runDir);
+  const glueRows = countedRows(stagingPath('--counts_prefix'));
   log(`(a) ${options.rows} rows: DuckDB anchor`);
   const anchor = await duckdbAnchor(path.join(landing, file.name), path.join(work, 'anchor'));
   const glueSeconds = durationMs / 1000;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { addBalanceHistoryCommand } from './commands/balance-history';
 import { addGenerateCommand } from './commands/generate';
 import { addLandCommand } from './commands/land';
+import { addMaintainCommand } from './commands/maintain';
 import { addRunCommands } from './commands/run';
 import { type CliIo, UsageError } from './usage';
 
@@ -18,6 +19,7 @@ export function buildCli(io: CliIo, setExitCode: (code: number) => void): Comman
   addLandCommand(program, io, setExitCode);
   addRunCommands(program, io, setExitCode);
   addBalanceHistoryCommand(program, io, setExitCode);
+  addMaintainCommand(program, io, setExitCode);
   addGenerateCommand(program, io, setExitCode);
   return program;
 }

@@ -41,12 +41,8 @@ export const runPrefix = (runId: string): string => `${RUNS_PREFIX}${runId}/`;
 export const landingSummaryKey = (runId: string): string => `${runPrefix(runId)}landing.json`;
 /** A rejected file's staged copy, before publish moves it to quarantine. */
 export const stagedRejectedKey = (runId: string, name: string): string => `${runPrefix(runId)}rejected/${name}`;
-/** The reasons of a run's rejected files, staged for publish. */
-export const stagedRejectionsKey = (runId: string): string => `${runPrefix(runId)}rejections.json`;
 /** Where the Glue job writes its counts (JSON lines). */
 export const jobCountsPrefix = (runId: string): string => `${runPrefix(runId)}counts/`;
-/** Where the Glue job stages one of its outputs (`silver`, `quarantine`, `condemned`). */
-export const stagedOutputPrefix = (runId: string, output: string): string => `${runPrefix(runId)}${output}/`;
 /** The claim of the first execution of a schedule tick (its scheduled time, as a safe id). */
 export const SCHEDULE_TICKS_PREFIX = 'schedule-ticks/';
 export const scheduleTickKey = (scheduledTime: string): string =>
@@ -68,34 +64,14 @@ export function monthOfKey(key: string): string | undefined {
   return match ? `${match[1]}-${match[2]}` : undefined;
 }
 
-/** Data files a Spark job leaves (not its `_SUCCESS` markers or `.crc` side files). */
-export const isDataFile = (key: string): boolean => {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  return name.endsWith('.parquet') && !name.startsWith('.') && !name.startsWith('_');
-};
-
-/**
- * Data files of an Athena UNLOAD: Athena names them without an extension, so everything but
- * hidden/marker files and metadata side files counts.
- */
-export const isUnloadDataFile = (key: string): boolean => {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  return (
-    name.length > 0 &&
-    !name.startsWith('.') &&
-    !name.startsWith('_') &&
-    !/\.(crc|metadata|manifest)$|\$folder\$$/.test(name)
-  );
-};
-
-/** Silver files carry their ingest date in the name, so a rerun finds what the date published before. */
-export const silverFilePrefix = (ingestDate: string): string => `${ingestDate}_`;
-
 /**
  * The publish result of a run (Glue `--mode publish` / `publish-gold`): each table's snapshot id
  * before and after the run's commit, `{"run_id", "ingest_date", "tables": {<table>: {"before", "after"}}}`.
  */
 export const publishResultKey = (runId: string): string => `${runPrefix(runId)}published.json`;
+/** The summary of the last table maintenance (the Glue job's maintain mode), in staging. */
+export const MAINTENANCE_PREFIX = 'maintenance/';
+export const MAINTENANCE_RESULT_KEY = `${MAINTENANCE_PREFIX}last-run.json`;
 /** Everything of the lake lease lives under this prefix of the staging bucket (the lease and its take-over claims). */
 export const LEASE_PREFIX = 'lease/';
 /** The lake lease in staging: the one execution allowed to change the lake (SPEC §1 concurrency). */

@@ -8,6 +8,8 @@ import type { Contract } from '../../core/contract';
 import {
   BRONZE_PREFIX,
   GOLD_REFRESH_PREFIX,
+  MAINTENANCE_PREFIX,
+  MAINTENANCE_RESULT_KEY,
   ICEBERG_CATALOG,
   RUNS_PREFIX,
   TABLES,
@@ -58,6 +60,7 @@ export const JOB_LAYOUT_ARGUMENTS: Readonly<Record<string, string>> = {
   '--counts_prefix': jobCountsPrefix(RUN_ID_PLACEHOLDER),
   '--publish_result_key': publishResultKey(RUN_ID_PLACEHOLDER),
   '--gold_refresh_prefix': GOLD_REFRESH_PREFIX,
+  '--maintain_result_key': MAINTENANCE_RESULT_KEY,
 };
 
 /**
@@ -177,6 +180,7 @@ export class IngestionJob extends Construct {
     }
     catalog.grantCommit(role, tableNames);
     storage.grantReadWrite('staging', role, RUNS_PREFIX);
+    storage.grantReadWrite('staging', role, MAINTENANCE_PREFIX);
     // publish-gold reads the refresh output; publish empties it before the next refresh (UNLOAD).
     storage.grantReadWrite('staging', role, GOLD_REFRESH_PREFIX);
     // Continuous logging into the job's (KMS-encrypted) Glue log groups, and job metrics.

@@ -12,6 +12,7 @@ import type { MedallionStorage } from '../constructs/medallion-storage';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
 import { PipelineStateMachine, pipelineStateMachineName } from '../constructs/pipeline-state-machine';
+import { TableMaintenance } from '../constructs/table-maintenance';
 import type { EnvironmentSettings } from '../settings';
 import {
   BRONZE_PREFIX,
@@ -168,6 +169,8 @@ export class PipelineStack extends Stack {
       maxQuarantineRatio: settings.maxQuarantineRatio,
       expectDailyFiles: settings.scheduleEnabled,
     });
+
+    new TableMaintenance(this, 'TableMaintenance', { job: job.job, enabled: settings.scheduleEnabled });
 
     new DailySchedule(this, 'DailySchedule', {
       stateMachine: this.pipeline.stateMachine,

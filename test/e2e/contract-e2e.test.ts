@@ -5,7 +5,14 @@ import { CONTRACT, REQUIRED_COLUMNS } from '../../core/contract';
 import { type RunSummary, startCli, txlake } from '../helpers/cli';
 import { csvFile, landFiles, tempLake } from '../helpers/lake';
 import { duck } from '../helpers/lake-state';
-import { lakeCatalog, publishedState, tableRows, tableScan, type TableName } from '../helpers/lake-tables';
+import {
+  lakeCatalog,
+  publishedContent,
+  publishedState,
+  tableRows,
+  tableScan,
+  type TableName,
+} from '../helpers/lake-tables';
 
 interface Vector {
   name: string;
@@ -324,7 +331,7 @@ describe('data contract v1 through the real CLI: every code, attempts, gate, rer
 test('RECONCILIATION_FAILED through the CLI: a landed file changes between the landing check and the job', async () => {
   const lake = tempLake();
   const { 'f.csv': file } = landFiles(lake, '2024-01-20', { 'f.csv': csvFile(STD, [['R-1', 'C', '1.00', 'EUR', ts]]) });
-  const before = await publishedState(lake);
+  const before = await publishedContent(lake);
   // The real command; the moment the landing check has counted the file, a sender overwrites it.
   const cli = startCli(['run', '--date', '2024-01-20', '--lake', lake, '--json']);
   cli.onStderr(/ValidateLanding\s+ok/, () => appendFileSync(file, `R-2,C,2.00,EUR,${ts}\n`));
@@ -335,5 +342,5 @@ test('RECONCILIATION_FAILED through the CLI: a landed file changes between the l
   expect(cli.stderr()).toMatch(
     /2024-01-20 failed: RECONCILIATION_FAILED: the job read 2 records but the landing check counted 1/,
   );
-  expect(await publishedState(lake)).toEqual(before);
+  expect(await publishedContent(lake)).toEqual(before);
 });

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
 import { REQUIRED_COLUMNS } from '../../core/contract';
 import { type LocalRunResult, runLocal, type TaskWrapper } from '../../runner/local/local-runner';
 import { type CfnTemplate, synthesizeTemplates } from '../../runner/local/template-resolver';
@@ -184,6 +186,8 @@ const PERMANENT: FailureCase[] = [
   { state: 'Publish', error: 'Txlake.Broken', times: 1, afterPublish: true },
   { state: 'RecordSucceeded', error: 'Txlake.Broken', times: 1, afterPublish: true, afterFiles: true },
 ];
+/** The states after the quality gate: a failure there goes through RestoreTables. */
+const AFTER_GATE = ['PublishTables', 'RefreshGold', 'PublishGold', 'BalanceReport', 'Publish', 'RecordSucceeded'];
 const EXHAUSTED: FailureCase[] = [
   { state: 'ValidateLanding', error: 'Lambda.TooManyRequestsException', times: 4, afterPublish: false },
   { state: 'TransformRows', error: 'Glue.ThrottlingException', times: 4, afterPublish: false },
@@ -210,6 +214,16 @@ describe.each([
     result = await execute(lake, { from: D2, to: D3 }, plan, wrapTask);
   });
 
+  afterAll(() => {
+    // The date's rejected files stay replaced by a failure after its Publish step (a documented
+    // limit: they are files, not a table): put the shared lake back for the cases that follow.
+    if (c.afterFiles) {
+      for (const dir of [`files/ingest_date=${D2}`, `file_rejections/ingest_date=${D2}`]) {
+        rmSync(path.join(lake, 'quarantine', dir), { recursive: true, force: true });
+      }
+    }
+  });
+
   test(`${c.state} is invoked exactly ${c.times} time(s)`, () => {
     expect(plan.calls(c.state)).toBe(c.times);
   });
@@ -234,13 +248,12 @@ describe.each([
 
   test('silver, quarantine, condemned and gold are exactly as before the run', async () => {
     if (c.afterPublish) {
-      // The fault really came after the tables had changed: they were restored.
+      // The fault really came after the tables had changed.
       expect(whenFaulted?.snapshots).toBeDefined();
       expect(whenFaulted?.snapshots).not.toEqual(published.snapshots);
-      expect(plan.calls('RestoreTables')).toBe(1);
-    } else {
-      expect(plan.calls('RestoreTables')).toBe(0);
     }
+    // Once the gate has passed, the failure path restores the tables (whatever had been published).
+    expect(plan.calls('RestoreTables')).toBe(AFTER_GATE.includes(c.state) ? 1 : 0);
     const after = await publishedState(lake);
     expect(after.snapshots).toEqual(published.snapshots);
     // The date's rejected files are replaced by its Publish step, the last before its record.

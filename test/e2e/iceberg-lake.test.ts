@@ -140,6 +140,34 @@ describe('outside readers and time travel', () => {
   });
 });
 
+test('maintain keeps what readers see; the retained snapshots still answer --as-of', async () => {
+  const lake = tempLake();
+  landFiles(lake, '2024-05-01', { 'm.csv': dayFile('2024-05-01', 20) });
+  expect((await txlake(['run', '--date', '2024-05-01', '--lake', lake])).code).toBe(0);
+  const instant = new Date();
+  landFiles(lake, '2024-05-02', { 'n.csv': dayFile('2024-05-02', 20) });
+  expect((await txlake(['run', '--date', '2024-05-02', '--lake', lake])).code).toBe(0);
+  const content = await tablesContent(lake);
+  const asOf = await txlake([
+    'balance-history',
+    '--quarter',
+    '2024-Q2',
+    '--lake',
+    lake,
+    '--as-of',
+    instant.toISOString(),
+  ]);
+  const maintained = await txlake(['maintain', '--lake', lake, '--json']);
+  expect(maintained.code).toBe(0);
+  const summary = JSON.parse(maintained.stdout) as { tables: Record<string, { snapshots: number }> };
+  expect(Object.keys(summary.tables).sort()).toEqual(Object.keys(content).sort());
+  // Nothing is older than the 30-day retention: every snapshot stays, and so does every row.
+  expect(await tablesContent(lake)).toEqual(content);
+  expect(
+    await txlake(['balance-history', '--quarter', '2024-Q2', '--lake', lake, '--as-of', instant.toISOString()]),
+  ).toEqual(asOf);
+});
+
 describe('readers see each table before or after a date, never in between', () => {
   const lake = tempLake();
   const dates = ['2024-03-01', '2024-03-02', '2024-03-03', '2024-03-04'];

@@ -1,5 +1,4 @@
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
+import { cpSync, rmSync } from 'node:fs';
 import { REQUIRED_COLUMNS } from '../../core/contract';
 import type { RunSummary } from '../helpers/cli';
 import {
@@ -9,6 +8,7 @@ import {
   LAYERS,
   type LayerState,
   layerState,
+  leaseHolderPid,
   pidAlive,
   reportState,
   seededRandom,
@@ -22,9 +22,10 @@ import { diskFiles } from '../helpers/lake-state';
 /**
  * Crash consistency of the local run: the real CLI binary (state machine, Lambda cores, PySpark
  * job, DuckDB) is SIGKILLed with its whole process group at several points of a large run. After
- * each kill every published layer is exactly as before the date or exactly as after it, the lock
- * names a dead pid, and no process of the group survives; the next run takes the stale lock over,
- * and a last run ends in the state of a clean run.
+ * each kill every published layer is exactly as before the date or exactly as after it (each
+ * Iceberg table moves by whole commits), the lake's lease names the killed execution, whose process
+ * is dead, and no process of the group survives; the next run takes the stale lease over, and a
+ * last run ends in the state of a clean run.
  *
  * Layers compared (by logical content, never by file names, which carry run ids): silver,
  * quarantine (rows, rejected files by bytes, rejection reasons without run id), condemned, and
@@ -181,8 +182,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     );
     if (killedAfterMs === undefined) lastLine = progressOf(cli).pop() ?? '';
     const groupGone = await waitGroupGone(cli.pid, 20_000);
-    const lockFile = path.join(lake, '_local', 'run.lock');
-    const lock = existsSync(lockFile) ? readFileSync(lockFile, 'utf8').trim() : undefined;
+    const lock = leaseHolderPid(lake);
     const result: KillResult = {
       point,
       pid: cli.pid,
@@ -231,8 +231,10 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     // (b) the audit passed, publish about to start.
     kills.push(await runAndKill('(b) right after QualityGate ok', (cli, kill) => cli.onLine(/QualityGate\s+ok/, kill)));
     // (c) silver, quarantine and condemned published, gold not yet.
-    kills.push(await runAndKill('(c) right after Publish ok', (cli, kill) => cli.onLine(/\sPublish\s+ok\s/, kill)));
-    // (d) gold published too, the date not yet committed.
+    kills.push(
+      await runAndKill('(c) right after PublishTables ok', (cli, kill) => cli.onLine(/PublishTables\s+ok/, kill)),
+    );
+    // (d) gold published too, the rejected files and the record not yet.
     kills.push(await runAndKill('(d) right after PublishGold ok', (cli, kill) => cli.onLine(/PublishGold\s+ok/, kill)));
     // (f) the balance history computed, the report not yet replaced: it must move with gold.
     kills.push(
@@ -283,7 +285,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     expect(d1GroupGone).toBe(true);
     for (const layer of LAYERS)
       expect({ layer, summary: before[layer].summary }).not.toEqual({ layer, summary: '0 rows' });
-    expect(before.quarantine.summary).toMatch(/rejected files: ingest_date=2024-01-10\/d1_notes\.txt/);
+    expect(before.rejected.summary).toMatch(/rejected files: ingest_date=2024-01-10\/d1_notes\.txt/);
   });
 
   test('the clean run of D2 changes every layer (the before and after states differ everywhere)', () => {
@@ -299,7 +301,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
   });
 
   test.each([0, 1, 2, 3, 4, 5])(
-    'kill #%i: every layer is exactly before or after D2, the lock names a dead pid, no process survives',
+    'kill #%i: every layer is exactly before or after D2, the lease names a dead process, no process survives',
     (i) => {
       const k = kills[i];
       const verdict = classify(k.state, before, after);
@@ -307,7 +309,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       const report = k.report === reportBefore ? 'before' : k.report === reportAfter ? 'after' : 'neither';
       expect({ point: k.point, verdict, report }).toEqual({
         point: k.point,
-        verdict: { silver: allowed, quarantine: allowed, condemned: allowed, gold: allowed },
+        verdict: { silver: allowed, quarantine: allowed, condemned: allowed, gold: allowed, rejected: allowed },
         // the quarter's report is one more object in gold, replaced as a whole (never missing or
         // partial); like each layer it may still be before while the monthly balances are after
         // until the date commits (the next run rolls an uncommitted date back as a whole)
@@ -346,13 +348,13 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     expect(kills[0].lastLine).not.toMatch(/TransformRows\s+ok/);
     expect(kills[0].lastLine).toMatch(/ValidateLanding|AnyFilesLanded/);
     expect(kills[1].lastLine).toMatch(/QualityGate\s+ok/);
-    expect(kills[2].lastLine).toMatch(/\sPublish\s+ok/);
+    expect(kills[2].lastLine).toMatch(/PublishTables\s+ok/);
     expect(kills[3].lastLine).toMatch(/PublishGold\s+ok/);
     // (f) may have finished its record step first (see above): then its last line is the end.
     expect(kills[4].lastLine).toMatch(kills[4].killedAfterMs === undefined ? /AllDatesDone/ : /BalanceReport\s+ok/);
   });
 
-  test('the run after the kills takes the stale lock over and converges to the clean run, layer by layer', () => {
+  test('the run after the kills takes the stale lease over and converges to the clean run, layer by layer', () => {
     expect({ code: finalRun.code, stderr: finalRun.code === 0 ? '' : finalRun.stderr }).toEqual({
       code: 0,
       stderr: '',
@@ -364,9 +366,10 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       quarantine: 'after',
       condemned: 'after',
       gold: 'after',
+      rejected: 'after',
     });
     expect(finalReport).toBe(reportAfter);
-    expect(existsSync(path.join(lake, '_local', 'run.lock'))).toBe(false);
+    expect(leaseHolderPid(lake)).toBeUndefined();
   });
 
   test('bronze is never modified', () => {

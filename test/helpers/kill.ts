@@ -1,9 +1,12 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ROOT } from './cli';
-import { diskFiles, duck, filesUnder, sha256 } from './lake-state';
+import { LAKE_LEASE_KEY } from '../../core/lake-layout';
+import { sanitizeId } from '../../core/run-plan';
+import { diskFiles, filesUnder, sha256 } from './lake-state';
+import { type TableName, tableRows } from './lake-tables';
 
 /** A run of the real CLI binary in a process group of its own (it leads the group). */
 export interface CliProcess {
@@ -114,27 +117,13 @@ export function within<T>(promise: Promise<T>, ms: number, message: string): Pro
   ]);
 }
 
-/**
- * A table's logical content: its Parquet rows (hive partition columns as text, `run_id` left out,
- * sorted), plus the names of any other files under it (a half-copied temp file, a stray marker):
- * readers of the prefix would see those too, and neither a clean before nor a clean after has any.
- */
-async function tableContent(dir: string, excludeRunId: boolean): Promise<{ digest: string; summary: string }> {
-  const files = filesUnder(dir);
-  const parquet = files.filter((f) => f.endsWith('.parquet') && !path.basename(f).startsWith('.'));
-  const stray = files.filter((f) => !parquet.includes(f)).map((f) => path.relative(dir, f));
-  let rows = { n: '0', digest: '' };
-  if (parquet.length > 0) {
-    // Each row as JSON, sorted, hashed in DuckDB (100k rows in a fraction of a second).
-    const [result] = await duck(
-      `SELECT count(*) AS n, md5(coalesce(string_agg(j, chr(10) ORDER BY j), '')) AS digest FROM (SELECT CAST(to_json(t) AS VARCHAR) AS j FROM (SELECT * ${excludeRunId ? 'EXCLUDE (run_id)' : ''} FROM read_parquet('${dir}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)) t)`,
-    );
-    rows = { n: String(result.n), digest: String(result.digest) };
-  }
-  return {
-    digest: sha256(JSON.stringify({ rows, stray })),
-    summary: `${rows.n} rows${stray.length > 0 ? `, stray files: ${stray.join(' ')}` : ''}`,
-  };
+/** A table's logical content: its rows at main's head (`run_id` left out), hashed. */
+async function tableContent(lake: string, table: TableName): Promise<{ digest: string; summary: string }> {
+  const rows = await tableRows(lake, table, {
+    columns: table === 'gold_monthly_balances' ? '*' : '* EXCLUDE (run_id)',
+  });
+  const lines = rows.map((r) => JSON.stringify(r)).sort();
+  return { digest: sha256(lines.join('\n')), summary: `${lines.length} rows` };
 }
 
 /** Files by their bytes, keyed by path (rejected files keep their landed names). */
@@ -155,30 +144,44 @@ function rejectionsContent(dir: string): Record<string, unknown> {
   return out;
 }
 
-export const LAYERS = ['silver', 'quarantine', 'condemned', 'gold'] as const;
+/**
+ * The published units a kill is judged on: each table, and the date's rejected files with their
+ * reasons (S3 objects, published by their own step after the tables).
+ */
+export const LAYERS = ['silver', 'quarantine', 'condemned', 'gold', 'rejected'] as const;
 export type Layer = (typeof LAYERS)[number];
 export type LayerState = Record<Layer, { digest: string; summary: string }>;
 
 /** The logical content of every published layer (gold: the monthly balances). */
 export async function layerState(lake: string): Promise<LayerState> {
-  const silver = await tableContent(path.join(lake, 'silver', 'transactions'), true);
-  const quarantineRows = await tableContent(path.join(lake, 'quarantine', 'transactions'), true);
+  const silver = await tableContent(lake, 'silver_transactions');
+  const quarantineRows = await tableContent(lake, 'quarantine_transactions');
   const rejectedFiles = bytesContent(path.join(lake, 'quarantine', 'files'));
   const rejections = rejectionsContent(path.join(lake, 'quarantine', 'file_rejections'));
-  const otherQuarantine = filesUnder(path.join(lake, 'quarantine'))
-    .map((f) => path.relative(path.join(lake, 'quarantine'), f))
-    .filter((f) => !/^(transactions|files|file_rejections)\//.test(f));
-  const condemned = await tableContent(path.join(lake, 'condemned', 'transactions'), true);
-  const gold = await tableContent(path.join(lake, 'gold', 'monthly_balances'), false);
+  const condemned = await tableContent(lake, 'condemned_transactions');
+  const gold = await tableContent(lake, 'gold_monthly_balances');
   return {
     silver,
-    quarantine: {
-      digest: sha256(JSON.stringify({ rows: quarantineRows.digest, rejectedFiles, rejections, otherQuarantine })),
-      summary: `${quarantineRows.summary}; rejected files: ${Object.keys(rejectedFiles).join(' ')}; reasons: ${Object.keys(rejections).join(' ')}${otherQuarantine.length > 0 ? `; other: ${otherQuarantine.join(' ')}` : ''}`,
-    },
+    quarantine: quarantineRows,
     condemned,
     gold,
+    rejected: {
+      digest: sha256(JSON.stringify({ rejectedFiles, rejections })),
+      summary: `rejected files: ${Object.keys(rejectedFiles).join(' ')}; reasons: ${Object.keys(rejections).join(' ')}`,
+    },
   };
+}
+
+/**
+ * The process of the execution holding the lake's lease (`staging/lease/lake.json`, SPEC §1), as
+ * the local runner registers it; undefined when no lease is held.
+ */
+export function leaseHolderPid(lake: string): string | undefined {
+  const lease = path.join(lake, 'staging', LAKE_LEASE_KEY);
+  if (!existsSync(lease)) return undefined;
+  const { execution_id: holder } = JSON.parse(readFileSync(lease, 'utf8')) as { execution_id: string };
+  const registered = path.join(lake, '_local', 'executions', `${sanitizeId(holder)}.pid`);
+  return existsSync(registered) ? readFileSync(registered, 'utf8').trim() : `(unregistered ${holder})`;
 }
 
 /** Per layer: 'before', 'after' (both when they coincide, which the test rules out) or 'NEITHER …'. */

@@ -91,3 +91,17 @@ export async function publishedState(
     files: diskFiles(lake, { content: 'sha256', folders: PUBLISHED_FILE_FOLDERS }),
   };
 }
+
+/**
+ * The same by content: every table's rows (run ids aside) and the published files. On a new lake the
+ * job's first run gives each table an empty first snapshot (audit branches need one to start from):
+ * a snapshot id changes there while what readers see does not.
+ */
+export async function publishedContent(
+  lake: string,
+): Promise<{ tables: Record<TableName, string[]>; files: Record<string, string> }> {
+  return {
+    tables: await tablesContent(lake),
+    files: diskFiles(lake, { content: 'sha256', folders: PUBLISHED_FILE_FOLDERS }),
+  };
+}

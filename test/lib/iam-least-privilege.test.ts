@@ -157,6 +157,7 @@ describe('least privilege', () => {
           'arn:aws:s3:::quarantine/transactions/*',
           'arn:aws:s3:::silver/transactions/*',
           'arn:aws:s3:::staging/gold-refresh/*',
+          'arn:aws:s3:::staging/maintenance/*',
           'arn:aws:s3:::staging/runs/*',
         ].sort(),
       );

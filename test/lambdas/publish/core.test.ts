@@ -1,5 +1,4 @@
 import * as fc from 'fast-check';
-import { isDataFile, isUnloadDataFile } from '../../../core/lake-layout';
 import type { JobCounts } from '../../../core/run-record';
 import { handle } from '../../../lambdas/publish/handler';
 import { publish } from '../../../lambdas/publish/core';
@@ -8,37 +7,6 @@ import { BUCKETS, storeLakePerTest, tempStoreLake } from '../../helpers/lake';
 import { allObjects, contents, diskFiles } from '../../helpers/lake-state';
 
 const lake = storeLakePerTest();
-
-describe('isUnloadDataFile', () => {
-  test('Athena UNLOAD files (no extension) and Parquet files; not markers, hidden or metadata files', () => {
-    expect(
-      isUnloadDataFile(
-        'gold-refresh/year=2024/month=01/20240701_144951_00037_v74wa_1ad6f92e-a1e0-471e-933c-0e33736726fd',
-      ),
-    ).toBe(true);
-    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/x.parquet')).toBe(true);
-    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/_SUCCESS')).toBe(false);
-    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/.x.crc')).toBe(false);
-    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/x.crc')).toBe(false);
-    expect(isUnloadDataFile('gold-refresh/q-manifest.csv.metadata')).toBe(false);
-    expect(isUnloadDataFile('gold-refresh/q.manifest')).toBe(false);
-    expect(isUnloadDataFile('gold-refresh/year=2024_$folder$')).toBe(false);
-    expect(isUnloadDataFile('gold-refresh/year=2024/month=01/')).toBe(false);
-  });
-});
-
-describe('isDataFile', () => {
-  test('Spark data files only', () => {
-    expect(isDataFile('a/part-00000-x.c000.snappy.parquet')).toBe(true);
-    expect(isDataFile('x.parquet')).toBe(true);
-    expect(isDataFile('a/_SUCCESS')).toBe(false);
-    expect(isDataFile('a/.part-00000-x.c000.snappy.parquet.crc')).toBe(false);
-    expect(isDataFile('a/._SUCCESS.crc')).toBe(false);
-    expect(isDataFile('a/_temporary.parquet')).toBe(false);
-    expect(isDataFile('a/.hidden.parquet')).toBe(false);
-    expect(isDataFile('a/part-00000.json')).toBe(false);
-  });
-});
 
 async function seed(store: ObjectStore, files: Record<string, Record<string, string | Buffer>>): Promise<void> {
   for (const [bucket, objects] of Object.entries(files)) {
