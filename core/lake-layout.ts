@@ -65,7 +65,7 @@ export function monthOfKey(key: string): string | undefined {
 }
 
 /**
- * The publish result of a run (Glue `--mode publish` / `publish-gold`): each table's snapshot id
+ * The publish result of a run (Glue `--job_mode publish` / `publish-gold`): each table's snapshot id
  * before and after the run's commit, `{"run_id", "ingest_date", "tables": {<table>: {"before", "after"}}}`.
  */
 export const publishResultKey = (runId: string): string => `${runPrefix(runId)}published.json`;

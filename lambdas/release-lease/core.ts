@@ -10,8 +10,9 @@ export interface ReleaseResult {
 
 /**
  * ReleaseLease, the last step of every path after ResolveRun: drops the lake lease if this
- * execution holds it. A lease of another execution (this one failed with LAKE_BUSY) or none at all
- * (a retried step) is left as it is, so the step is safe on every path.
+ * execution holds it. A lease of another execution (a duplicate schedule tick resolved to no dates
+ * without taking it) or none at all (a retried step) is left as it is, so the step is safe on
+ * every path.
  */
 export async function releaseLease(
   input: { executionId: string },

@@ -1,4 +1,4 @@
-"""One job run: the mode (``--job_mode``; Glue reserves ``--mode``) and the arguments each mode takes.
+"""One job run: the mode (``--job_mode``; Glue reserves ``--mode``) and each mode's arguments.
 
 Every argument arrives as ``--name value``: the deployment's defaults (tables, bucket roots,
 staging key patterns, the contract, maintenance settings) and the run's own (mode, run id,
@@ -47,7 +47,14 @@ MODES: dict[str, Mode] = {
     ),
     "publish": Mode(
         run_publish,
-        ("run_id", "ingest_date", *TABLE_ARGS, "staging_root", "publish_result_key", "gold_refresh_prefix"),
+        (
+            "run_id",
+            "ingest_date",
+            *TABLE_ARGS,
+            "staging_root",
+            "publish_result_key",
+            "gold_refresh_prefix",
+        ),
     ),
     "publish-gold": Mode(
         run_publish_gold,

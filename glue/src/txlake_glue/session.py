@@ -59,6 +59,12 @@ def _local_jars() -> str:
     return ",".join(p for p in classpath.read_text(encoding="utf-8").strip().split(":") if p)
 
 
+# Iceberg's vectorized (Arrow) Parquet reader crashes the local JVM (SIGSEGV in its shaded netty
+# direct buffers) when a run reads back a table of ~100k rows on plain Java 17; Glue's JVM runs
+# it. The row-based reader returns the same rows, so local mode reads with it.
+LOCAL_ONLY_CONF = {"spark.sql.iceberg.vectorization.enabled": "false"}
+
+
 def _base_session() -> SparkSession:
     """The process's one local Spark (JVM, jars, static settings); created on first use."""
     active = SparkSession._instantiatedSession
@@ -77,7 +83,7 @@ def _base_session() -> SparkSession:
         .config("spark.default.parallelism", "4")
         .config("spark.driver.memory", "2g")
     )
-    for key, value in SESSION_CONF.items():
+    for key, value in {**SESSION_CONF, **LOCAL_ONLY_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
@@ -105,7 +111,7 @@ def get_spark() -> SparkSession:
         spark = SparkSession.builder.getOrCreate()
     else:
         spark = _base_session().newSession()
-        for key, value in run_spark_conf().items():
+        for key, value in {**LOCAL_ONLY_CONF, **run_spark_conf()}.items():
             spark.conf.set(key, value)
         # Spark and Iceberg look some things up through the active session (procedures,
         # actions); it must be this run's, with this run's catalog.
