@@ -11,6 +11,21 @@ const executionsDir = (lake: string): string => path.join(lake, '_local', 'execu
 const executionFile = (lake: string, executionArn: string): string =>
   path.join(executionsDir(lake), `${sanitizeId(executionArn)}.pid`);
 
+/**
+ * When a process started (Linux: field 22 of /proc/<pid>/stat), so that a pid reused after the
+ * process died — pids and thread ids share one space that a busy machine cycles through in
+ * seconds — is not taken for it. Undefined where /proc does not exist.
+ */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -24,17 +39,30 @@ function isAlive(pid: number): boolean {
 export function registerExecution(lake: string, executionArn: string): () => void {
   mkdirSync(executionsDir(lake), { recursive: true });
   const file = executionFile(lake, executionArn);
-  writeFileSync(file, String(process.pid));
+  writeFileSync(file, JSON.stringify({ pid: process.pid, started: startTimeOf(process.pid) ?? null }));
   return () => rmSync(file, { force: true });
 }
 
 /** Whether a local execution on the lake is still running (its process alive, not yet ended). */
 export function isLocalExecutionRunning(lake: string, executionArn: string): boolean {
-  let pid: number;
+  let owner: { pid?: unknown; started?: unknown };
   try {
-    pid = Number(readFileSync(executionFile(lake, executionArn), 'utf8').trim());
+    owner = JSON.parse(readFileSync(executionFile(lake, executionArn), 'utf8')) as typeof owner;
   } catch {
     return false;
   }
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid);
+  const pid = Number(owner.pid);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false;
+  // The same pid, but another process (or thread) since: the execution's process is gone.
+  return typeof owner.started !== 'string' || startTimeOf(pid) === owner.started;
+}
+
+/** The process recorded for a local execution (for tests that check who holds the lake). */
+export function executionProcess(lake: string, executionArn: string): number | undefined {
+  try {
+    const pid = Number((JSON.parse(readFileSync(executionFile(lake, executionArn), 'utf8')) as { pid: unknown }).pid);
+    return Number.isInteger(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ROOT } from './cli';
 import { LAKE_LEASE_KEY } from '../../core/lake-layout';
-import { sanitizeId } from '../../core/run-plan';
+import { executionProcess } from '../../runner/local/local-executions';
 import { diskFiles, filesUnder, sha256 } from './lake-state';
 import { type TableName, tableRows } from './lake-tables';
 
@@ -180,8 +180,8 @@ export function leaseHolderPid(lake: string): string | undefined {
   const lease = path.join(lake, 'staging', LAKE_LEASE_KEY);
   if (!existsSync(lease)) return undefined;
   const { execution_id: holder } = JSON.parse(readFileSync(lease, 'utf8')) as { execution_id: string };
-  const registered = path.join(lake, '_local', 'executions', `${sanitizeId(holder)}.pid`);
-  return existsSync(registered) ? readFileSync(registered, 'utf8').trim() : `(unregistered ${holder})`;
+  const pid = executionProcess(lake, holder);
+  return pid !== undefined ? String(pid) : `(unregistered ${holder})`;
 }
 
 /** Per layer: 'before', 'after' (both when they coincide, which the test rules out) or 'NEITHER …'. */
