@@ -8,14 +8,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CONTRACT } from '../core/contract';
-import { landingPrefix } from '../core/lake-layout';
+import { jobCountsPrefix, landingPrefix, landingSummaryKey } from '../core/lake-layout';
 import { generateFiles, type GenerateSummary } from '../tools/generate/generate';
-import { localPath } from '../runner/local/lake-paths';
-import { createLocalTables } from '../runner/local/local-catalog';
+import { createLocalTables, icebergJob, localJobRun } from '../runner/local/local-catalog';
 import { LocalGlue, runGlueScript } from '../runner/local/local-glue';
-import { localSparkConf } from '../runner/local/local-iceberg';
-import { type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from '../runner/local/template-resolver';
-import { GLUE_SCRIPT, JOB_MODE_ARGUMENT, RUN_ID_PLACEHOLDER } from '../lib/constructs/ingestion-job';
+import { resolvePipeline, synthesizeTemplates } from '../runner/local/template-resolver';
+import { JOB_MODE_ARGUMENT } from '../lib/constructs/ingestion-job';
 
 export const ROOT = path.resolve(__dirname, '..');
 const INGEST_DATE = '2024-03-01';
@@ -103,13 +101,6 @@ async function duckdbAnchor(file: string, out: string): Promise<{ seconds: numbe
   }
 }
 
-/** The app's Glue job (the one running glue/txlake_job.py), as the synthesized template defines it. */
-function ingestionJob(pipeline: ResolvedPipeline): ResolvedPipeline['jobs'][string] {
-  const jobs = Object.values(pipeline.jobs).filter((j) => j.script === GLUE_SCRIPT);
-  if (jobs.length !== 1) throw new Error(`expected one Glue job running ${GLUE_SCRIPT}, found ${jobs.length}`);
-  return jobs[0];
-}
-
 /** The job's output rows per destination, from the counts document of its run (one JSON line). */
 function countedRows(countsDir: string): Record<string, number> {
   const lines = readdirSync(countsDir)
@@ -135,25 +126,25 @@ export async function benchGlueJob(options: { rows: number; workDir: string }): 
   const work = path.join(options.workDir, `glue-${options.rows}`);
   const lake = path.join(work, 'lake');
   const pipeline = resolvePipeline(synthesizeTemplates({ root: ROOT }));
-  const job = ingestionJob(pipeline);
-  // The job's default arguments on the lake, as the local Glue binding gives them.
-  const defaults = Object.fromEntries(
-    Object.entries(job.defaultArguments).map(([name, value]) => [name, localPath(lake, value)]),
-  );
-  const bronze = defaults['--bronze_root'];
-  const staging = defaults['--staging_root'];
+  const runId = `bench-${options.rows}`;
+  // The job run exactly as the local Glue binding makes it.
+  const run = localJobRun(icebergJob(pipeline), lake, {
+    [JOB_MODE_ARGUMENT]: 'transform',
+    '--run_id': runId,
+    '--ingest_date': INGEST_DATE,
+  });
+  const bronze = run.arguments['--bronze_root'];
+  const staging = run.arguments['--staging_root'];
   const landing = path.join(bronze, landingPrefix(INGEST_DATE));
   mkdirSync(landing, { recursive: true });
   log(`(a) ${options.rows} rows: generating`);
   const { summary, seconds: generateSeconds } = await landed(landing, options.rows);
   const [file] = summary.files;
-  const runId = `bench-${options.rows}`;
   // A fresh lake but for the landed (cached) files: no catalog, tables or staging of an earlier run.
   for (const entry of readdirSync(lake)) {
     const entryPath = path.join(lake, entry);
     if (entryPath !== bronze) rmSync(entryPath, { recursive: true, force: true });
   }
-  const sparkConf = localSparkConf(defaults['--conf'], lake);
   log(`(a) ${options.rows} rows: creating the tables`);
   const glue = new LocalGlue(ROOT);
   try {
@@ -161,10 +152,7 @@ export async function benchGlueJob(options: { rows: number; workDir: string }): 
   } finally {
     glue.close();
   }
-  // The run's staging keys: the job's key patterns with the run id filled in, as the job fills them.
-  const stagingPath = (argument: string): string =>
-    path.join(staging, defaults[argument].split(RUN_ID_PLACEHOLDER).join(runId));
-  const landingSummary = stagingPath('--landing_summary_key');
+  const landingSummary = path.join(staging, landingSummaryKey(runId));
   mkdirSync(path.dirname(landingSummary), { recursive: true });
   writeFileSync(
     landingSummary,
@@ -176,19 +164,8 @@ export async function benchGlueJob(options: { rows: number; workDir: string }): 
     }),
   );
   log(`(a) ${options.rows} rows: Glue job`);
-  const { durationMs } = await runGlueScript({
-    root: ROOT,
-    script: job.script,
-    packagePath: job.packagePath,
-    arguments: {
-      ...defaults,
-      [JOB_MODE_ARGUMENT]: 'transform',
-      '--run_id': runId,
-      '--ingest_date': INGEST_DATE,
-    },
-    sparkConf,
-  });
-  const glueRows = countedRows(stagingPath('--counts_prefix'));
+  const { durationMs } = await runGlueScript({ root: ROOT, ...run });
+  const glueRows = countedRows(path.join(staging, jobCountsPrefix(runId)));
   log(`(a) ${options.rows} rows: DuckDB anchor`);
   const anchor = await duckdbAnchor(path.join(landing, file.name), path.join(work, 'anchor'));
   const glueSeconds = durationMs / 1000;

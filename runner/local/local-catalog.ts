@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import * as path from 'node:path';
 import { IcebergCatalog, catalogDbPathOf } from './iceberg-catalog';
 import { localPath } from './lake-paths';
+import { isProcessAlive } from './local-executions';
 import { localSparkConf } from './local-iceberg';
 import type { LocalGlue } from './local-glue';
 import type { ResolvedPipeline } from './template-resolver';
@@ -14,8 +15,8 @@ import type { ResolvedPipeline } from './template-resolver';
  */
 const LOCAL_CATALOG_SCRIPT = 'runner/local/local_catalog.py';
 
-/** The job whose Spark settings and package the catalog script uses: the app's Iceberg job. */
-function icebergJob(pipeline: ResolvedPipeline): ResolvedPipeline['jobs'][string] {
+/** The app's Iceberg job (the one with a catalog): its script, package and default arguments. */
+export function icebergJob(pipeline: ResolvedPipeline): ResolvedPipeline['jobs'][string] {
   const job = Object.values(pipeline.jobs).find((j) => j.defaultArguments['--catalog_name']);
   if (!job) throw new Error('the app defines no Glue job with an Iceberg catalog (--catalog_name)');
   return job;
@@ -25,6 +26,31 @@ function icebergJob(pipeline: ResolvedPipeline): ResolvedPipeline['jobs'][string
 export function lakeNamespace(pipeline: ResolvedPipeline): { readonly catalog: string; readonly namespace: string } {
   const args = icebergJob(pipeline).defaultArguments;
   return { catalog: args['--catalog_name'], namespace: args['--database'] };
+}
+
+/**
+ * A run of a Glue job on the local lake, as the local Glue binding makes it: the job's default
+ * arguments overlaid with the run's own, every `s3://` value mapped into the lake, and the job's
+ * Iceberg catalog (the Glue Data Catalog in AWS) on the lake's SQLite catalog.
+ */
+export function localJobRun(
+  job: ResolvedPipeline['jobs'][string],
+  lake: string,
+  runArguments: Readonly<Record<string, string>> = {},
+): {
+  readonly script: string;
+  readonly packagePath?: string;
+  readonly arguments: Record<string, string>;
+  readonly sparkConf: Record<string, string>;
+} {
+  const args: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...job.defaultArguments, ...runArguments })) args[k] = localPath(lake, v);
+  return {
+    script: job.script,
+    ...(job.packagePath ? { packagePath: job.packagePath } : {}),
+    arguments: args,
+    sparkConf: localSparkConf(args['--conf'], lake),
+  };
 }
 
 /** Whether the lake's catalog already holds every table of the app with every column it defines. */
@@ -58,19 +84,10 @@ export async function createLocalTables(pipeline: ResolvedPipeline, lake: string
       script: LOCAL_CATALOG_SCRIPT,
       packagePath: job.packagePath,
       arguments: { '--catalog_name': catalog, '--database': namespace, '--tables': JSON.stringify(tables) },
-      sparkConf: localSparkConf(job.defaultArguments['--conf'], lake),
+      sparkConf: localJobRun(job, lake).sparkConf,
     });
   } finally {
     release();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -95,7 +112,7 @@ async function lockCatalogSetup(lake: string, timeoutMs = 300_000): Promise<() =
     } catch {
       continue; // released in between
     }
-    if (!(holder > 0 && isAlive(holder))) {
+    if (!(holder > 0 && isProcessAlive(holder))) {
       rmSync(file, { force: true });
       continue;
     }

@@ -26,7 +26,8 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process (or thread) with this id exists. */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -52,7 +53,7 @@ export function isLocalExecutionRunning(lake: string, executionArn: string): boo
     return false;
   }
   const pid = Number(owner.pid);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false;
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return false;
   // The same pid, but another process (or thread) since: the execution's process is gone.
   return typeof owner.started !== 'string' || startTimeOf(pid) === owner.started;
 }

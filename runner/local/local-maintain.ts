@@ -3,11 +3,9 @@ import { MAINTENANCE_RESULT_KEY } from '../../core/lake-layout';
 import { JOB_MODE_ARGUMENT } from '../../lib/constructs/ingestion-job';
 import { acquireLakeLease, releaseLakeLease } from '../../lambdas/shared/lake-lease';
 import { FsObjectStore } from './fs-object-store';
-import { localPath } from './lake-paths';
-import { createLocalTables } from './local-catalog';
+import { createLocalTables, icebergJob, localJobRun } from './local-catalog';
 import { isLocalExecutionRunning, registerExecution } from './local-executions';
 import { LocalGlue } from './local-glue';
-import { localSparkConf } from './local-iceberg';
 import { resolvePipeline, synthesizeTemplates } from './template-resolver';
 
 /** The staging bucket of the local lake (the app's own name for it resolves to this folder). */
@@ -27,8 +25,7 @@ export async function maintainLocal(options: {
   readonly now?: Date;
 }): Promise<Record<string, unknown>> {
   const pipeline = resolvePipeline(synthesizeTemplates({ root: options.root, envName: options.envName }));
-  const job = Object.values(pipeline.jobs).find((j) => j.defaultArguments['--catalog_name']);
-  if (!job) throw new Error('the app defines no Glue job with an Iceberg catalog');
+  const job = icebergJob(pipeline);
   const store = new FsObjectStore(options.lake);
   const executionId = `arn:aws:states:us-east-1:000000000000:execution:txlake-local-maintain:maintain-${randomUUID().slice(0, 8)}`;
   const ended = registerExecution(options.lake, executionId);
@@ -45,21 +42,13 @@ export async function maintainLocal(options: {
         .toISOString()
         .replace(/[-:.TZ]/g, '')
         .slice(0, 14)}`;
-      const args: Record<string, string> = {};
-      for (const [k, v] of Object.entries({
-        ...job.defaultArguments,
-        [JOB_MODE_ARGUMENT]: 'maintain',
-        '--run_id': runId,
-        '--ingest_date': (options.now ?? new Date()).toISOString().slice(0, 10),
-      })) {
-        args[k] = localPath(options.lake, v);
-      }
-      await glue.run({
-        script: job.script,
-        packagePath: job.packagePath,
-        arguments: args,
-        sparkConf: localSparkConf(args['--conf'], options.lake),
-      });
+      await glue.run(
+        localJobRun(job, options.lake, {
+          [JOB_MODE_ARGUMENT]: 'maintain',
+          '--run_id': runId,
+          '--ingest_date': (options.now ?? new Date()).toISOString().slice(0, 10),
+        }),
+      );
       return JSON.parse((await store.getText(STAGING, MAINTENANCE_RESULT_KEY)) ?? '{}') as Record<string, unknown>;
     } finally {
       await releaseLakeLease(executionId, { store, stagingBucket: STAGING });

@@ -12,10 +12,9 @@ import { fromAthenaLiteral } from '../../core/quarter';
 import { LOCAL_HANDLERS } from './handlers';
 import { ExecutionAccount, type LocalExecutionEvent, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES } from './execution-quota';
 import { isLocalExecutionRunning, registerExecution } from './local-executions';
-import { localSparkConf } from './local-iceberg';
 import { localPath, parseS3Uri } from './lake-paths';
 import { lakeTables } from './lake-tables';
-import { createLocalTables } from './local-catalog';
+import { createLocalTables, localJobRun } from './local-catalog';
 import { LocalAthena } from './local-athena';
 import { LocalGlue } from './local-glue';
 import { type CfnTemplate, type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from './template-resolver';
@@ -107,17 +106,7 @@ function bindTask(
         const { JobName, Arguments } = input as { JobName: string; Arguments?: Record<string, string> };
         const job = pipeline.jobs[JobName];
         if (!job) throw new Error(`state ${stateName}: no Glue job ${JobName} in the app`);
-        const args: Record<string, string> = {};
-        for (const [k, v] of Object.entries({ ...job.defaultArguments, ...(Arguments ?? {}) })) {
-          args[k] = localPath(options.lake, v);
-        }
-        const { durationMs } = await options.glue.run({
-          script: job.script,
-          packagePath: job.packagePath,
-          arguments: args,
-          // The job's Iceberg catalog (the Glue Data Catalog in AWS) on the lake's SQLite catalog.
-          sparkConf: localSparkConf(args['--conf'], options.lake),
-        });
+        const { durationMs } = await options.glue.run(localJobRun(job, options.lake, Arguments));
         return { JobName, JobRunState: 'SUCCEEDED', ExecutionTime: Math.round(durationMs / 1000) };
       };
     case 'arn:aws:states:::athena:startQueryExecution.sync':

@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { REQUIRED_COLUMNS } from '../../core/contract';
-import { lakeNamespace } from '../../runner/local/local-catalog';
-import { localSparkConf } from '../../runner/local/local-iceberg';
+import { icebergJob, lakeNamespace, localJobRun } from '../../runner/local/local-catalog';
 import { resolvePipeline, synthesizeTemplates } from '../../runner/local/template-resolver';
 import { expectUsageError, ROOT, type RunSummary, sharedLocalGlue, startCli, txlake } from '../helpers/cli';
 import { readIcebergTables } from '../helpers/iceberg';
@@ -96,14 +95,14 @@ describe('outside readers and time travel', () => {
 
   test('Spark reads the same rows through the same catalog', async () => {
     const pipeline = resolvePipeline(synthesizeTemplates({ root: ROOT }));
-    const job = Object.values(pipeline.jobs)[0];
+    const job = icebergJob(pipeline);
     const out = path.join(tempDir('txlake-spark-read-'), 'counts.json');
     const { namespace } = lakeNamespace(pipeline);
     await sharedLocalGlue().run({
       script: 'test/fixtures/python/spark_count_tables.py',
       packagePath: job.packagePath,
       arguments: { '--catalog_name': 'txlake', '--database': namespace, '--out': out },
-      sparkConf: localSparkConf(job.defaultArguments['--conf'], lake),
+      sparkConf: localJobRun(job, lake).sparkConf,
     });
     const spark = JSON.parse(readFileSync(out, 'utf8')) as Record<string, number>;
     const tables = await readIcebergTables(lake);

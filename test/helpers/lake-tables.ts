@@ -1,4 +1,4 @@
-import { ICEBERG_CATALOG } from '../../core/lake-layout';
+import { ICEBERG_CATALOG, TABLES } from '../../core/lake-layout';
 import { IcebergCatalog, type SnapshotSelector, catalogDbPathOf } from '../../runner/local/iceberg-catalog';
 import { quoteLiteral } from '../../runner/local/duckdb-quoting';
 import { LOCAL_NAMESPACE } from './iceberg';
@@ -9,13 +9,8 @@ import { diskFiles, duck } from './lake-state';
  * ./iceberg): the rows of a table's snapshot with DuckDB, and the state of every table.
  */
 
-export const TABLE_NAMES = [
-  'silver_transactions',
-  'quarantine_transactions',
-  'condemned_transactions',
-  'gold_monthly_balances',
-] as const;
-export type TableName = (typeof TABLE_NAMES)[number];
+export type TableName = (typeof TABLES)[keyof typeof TABLES];
+export const TABLE_NAMES: readonly TableName[] = Object.values(TABLES);
 
 export const lakeCatalog = (lake: string): IcebergCatalog =>
   new IcebergCatalog({
