@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.venv/', '.lake/', 'coverage/', 'glue/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', '.venv/', '.lake/', 'coverage/', 'glue/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

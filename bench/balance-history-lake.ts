@@ -6,7 +6,6 @@ import { localPath, parseS3Uri } from '../runner/local/lake-paths';
 import { LAKE_LAYERS, type LakeLayer, monthOfKey, TABLES } from '../core/lake-layout';
 import type { LakeBuckets } from '../lambdas/shared/runtime';
 import { directoryTable, LocalAthena, type LocalTable } from '../runner/local/local-athena';
-import { timed } from './balance-history-stats';
 
 /**
  * The balance-history bench's local lake (`<workDir>/lake/<bucket>/...`) and its tables: the data
@@ -79,19 +78,19 @@ const resolverFor =
 
 /**
  * A fresh LocalAthena over the lake's tables, with session settings only (the SQL files are
- * untouched): bounded memory, spill files in the work dir. `firstExecuteMs` is the time of its
- * first execute, which reads the footer of every Parquet file of every table.
+ * untouched): bounded memory, spill files in the work dir. No view is made yet: the first statement
+ * that names a table makes its view (reading the footer of every Parquet file of the table).
  */
 export async function openAthena(
   lake: Lake,
   opts: { readonly memoryLimit: string; readonly workDir: string },
   only?: TableName[],
-): Promise<{ athena: LocalAthena; firstExecuteMs: number }> {
+): Promise<{ athena: LocalAthena }> {
   const athena = await LocalAthena.create({ tables: lakeTables(lake, only), resolveUri: resolverFor(lake) });
   try {
-    const first = await timed(() => athena.execute(`SET memory_limit = ${lit(opts.memoryLimit)}`));
+    await athena.execute(`SET memory_limit = ${lit(opts.memoryLimit)}`);
     await athena.execute(`SET temp_directory = ${lit(path.join(opts.workDir, 'duckdb-tmp'))}`);
-    return { athena, firstExecuteMs: first.ms };
+    return { athena };
   } catch (error) {
     athena.close();
     throw error;
@@ -101,6 +100,19 @@ export async function openAthena(
 /** LocalAthena's DuckDB connection (private), for the diagnostics only. */
 export const connectionOf = (athena: LocalAthena): DuckDBConnection =>
   (athena as unknown as { connection: DuckDBConnection }).connection;
+
+/**
+ * LocalAthena's private parts that the diagnostics time on their own, for the diagnostics only: the
+ * views' upkeep before a statement (`refreshViews`, and `views`, what it knows of the views it
+ * made) and the COPY `executeCsv` runs for a statement (`csvPlans`, the file in `resultDir`).
+ */
+export interface AthenaInternals {
+  readonly views: Map<string, unknown>;
+  readonly csvPlans: Map<string, { readonly header: string; readonly copy: string } | undefined>;
+  readonly resultDir: string | undefined;
+  refreshViews(sql: string): Promise<unknown>;
+}
+export const internalsOf = (athena: LocalAthena): AthenaInternals => athena as unknown as AthenaInternals;
 
 export const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 

@@ -57,13 +57,13 @@ export async function profiledRun(
   sql: string,
   parameters: string[],
   profileFile: string,
-): Promise<{ ms: number; rows: Rows; scans: ProfiledScan[] }> {
+): Promise<{ ms: number; columns: string[]; rows: Rows; scans: ProfiledScan[] }> {
   fs.rmSync(profileFile, { force: true });
   await athena.execute(`SET enable_profiling = 'json'`);
   await athena.execute(`SET profiling_output = ${lit(profileFile)}`);
-  let run: { ms: number; value: Rows };
+  let run: { ms: number; value: { columns: string[]; rows: Rows } };
   try {
-    run = await timed(async () => (await athena.execute(sql, parameters)).rows);
+    run = await timed(() => athena.execute(sql, parameters));
   } finally {
     await athena.execute(`RESET enable_profiling`);
   }
@@ -91,7 +91,7 @@ export async function profiledRun(
     for (const c of n.children ?? []) walk(c);
   };
   walk(JSON.parse(fs.readFileSync(profileFile, 'utf8')) as Node);
-  return { ms: run.ms, rows: run.value, scans };
+  return { ms: run.ms, columns: run.value.columns, rows: run.value.rows, scans };
 }
 
 /** Compressed bytes of the given columns' chunks in `files` (Parquet footers). */

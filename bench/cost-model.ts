@@ -53,18 +53,28 @@ export function costModel(results: BenchResults): CostModel {
   const silverDay = perMillion(daily.silver_bytes, daily.rows);
   const bronzeDay = perMillion(daily.bronze_bytes, daily.rows);
   const glueSeconds = Math.max(PRICES.glueMinSeconds, perMillion(glue.glue_seconds, glue.rows));
+  // The gold refresh's bytes per run (f), scaled to the daily volume: silver's months from the
+  // first changed one on grow with it; without (f), the old full rebuild's bound (all of silver).
+  const refresh = results.gold_refresh;
+  const refreshBytesAt = (m: number): number => {
+    const point = refresh?.points.find((p) => p.month_index === m) ?? refresh?.points[refresh.points.length - 1];
+    const bytes = refresh && point ? (point.incremental_bytes * rowsPerDay) / refresh.rows_per_day : silverDay * 30 * m;
+    return Math.max(PRICES.athenaMinBytes, bytes);
+  };
   // The balance query's bytes scale with the accounts, not the history: measured at 100 M rows.
   const reportBytes = Math.max(PRICES.athenaMinBytes, history.snapshot.column_bytes_read);
   const assumptions = [
     `${rowsPerDay.toLocaleString('en')} rows/day, 30 runs/month, one file/day`,
     `Glue: ${DEPLOYMENT.glueDpus} DPU (2 × G.1X) billed for max(60 s, the local 2-core job time scaled to the volume) = ${round(glueSeconds, 1)} s/run; the local time is an upper bound for 2 × 4 vCPU workers`,
-    `Athena: the gold refresh reads silver's account, currency, amount and timestamp columns of all history (bounded above by silver's size: ${round(silverDay / 2 ** 20, 1)} MiB/day measured); the report query reads ${round(reportBytes / 2 ** 20, 1)} MiB (column bytes at ${history.rows.toLocaleString('en')} transactions, ≥ Athena's 10 MB minimum)`,
+    refresh
+      ? `Athena: the gold refresh reads silver's account, currency, amount and timestamp columns of the months from the first changed one on, and gold's balances of the month before (f: ${refresh.points.map((p) => `${round(p.incremental_bytes / 2 ** 20, 1)} MiB`).join(' / ')} per run at months ${refresh.points.map((p) => p.month_index).join(' / ')} of ${refresh.rows_per_day.toLocaleString('en')} rows/day, scaled to the volume); the report query`
+      : `Athena: the gold refresh reads silver's account, currency, amount and timestamp columns of all history (bounded above by silver's size: ${round(silverDay / 2 ** 20, 1)} MiB/day measured); the report query reads ${round(reportBytes / 2 ** 20, 1)} MiB (column bytes at ${history.rows.toLocaleString('en')} transactions, ≥ Athena's 10 MB minimum)`,
     `S3 Standard for every layer (no tiering credit): bronze ${round(bronzeDay / 2 ** 20, 1)} MiB/day, silver ${round(silverDay / 2 ** 20, 1)} MiB/day measured; quarantine, condemned and gold are < 1 % of that`,
     `Requests, Step Functions, Lambda, KMS, CloudWatch: deployment facts in bench/cost-model.ts (DEPLOYMENT)`,
   ];
   const month = (m: number): { total_usd: number; lines: CostLine[] } => {
     const historyDays = 30 * m;
-    const refreshBytes = Math.max(PRICES.athenaMinBytes, silverDay * historyDays);
+    const refreshBytes = refreshBytesAt(m);
     const lines: CostLine[] = [
       {
         item: 'Glue job',

@@ -184,7 +184,50 @@ export async function benchGlueJob(options: { rows: number; workDir: string }): 
   };
 }
 
-const PROGRESS = /^\[txlake\] \S+ (\S+)\s+(ok|failed|caught)\s+([0-9.]+)s/;
+/** A `--verbose` progress line of a state: `[txlake] <date or -> <state> <outcome> <seconds>s`. */
+const PROGRESS = /^\[txlake\] (\S+)\s+(\S+)\s+(ok|failed|caught|retry)\s+([0-9.]+)s/;
+
+/** A state's end, from the CLI's `--verbose` progress. */
+export interface StateEnd {
+  /** The date the state worked on (`-`: none, e.g. the entry state machine's states). */
+  readonly date: string;
+  readonly state: string;
+  readonly outcome: string;
+  readonly seconds: number;
+}
+
+/** What one `txlake` command did: its exit code, output, wall time and the state ends it reported. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly wall_seconds: number;
+  readonly states: StateEnd[];
+}
+
+/** Runs `txlake <args>` as a user would (bin/txlake.js, a process of its own) and times it. */
+export async function txlake(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'txlake.js'), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const code: number = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  const states = stderr
+    .split('\n')
+    .map((line) => PROGRESS.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ date: m[1], state: m[2], outcome: m[3], seconds: Number(m[4]) }));
+  return { code, stdout, stderr, wall_seconds: (Date.now() - started) / 1000, states };
+}
 
 function directoryBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -205,32 +248,17 @@ export async function benchDailyRun(options: { rows: number; workDir: string }):
   const { summary } = await landed(landing, options.rows, 3);
   rmSync(path.join(landing, 'generated.json'));
   log(`(c) ${options.rows} rows: txlake run`);
-  const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'txlake.js'), 'run', '--date', INGEST_DATE, '--lake', lake, '--json'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const code: number = await new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c) => resolve(c ?? 1));
-  });
-  const wall = (Date.now() - started) / 1000;
-  if (code !== 0) throw new Error(`txlake run exited ${code}:\n${stderr.slice(-3000)}`);
-  const states = stderr
-    .split('\n')
-    .map((line) => PROGRESS.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null && m[2] === 'ok')
-    .map((m) => ({ state: m[1], seconds: Number(m[3]) }));
+  const run = await txlake(['run', '--date', INGEST_DATE, '--lake', lake, '--json', '--verbose']);
+  if (run.code !== 0) throw new Error(`txlake run exited ${run.code}:\n${run.stderr.slice(-3000)}`);
+  // ProcessDates, the entry state machine's Task, spans the child execution whose states these are.
+  const states = run.states
+    .filter((s) => s.outcome === 'ok' && s.state !== 'ProcessDates')
+    .map((s) => ({ state: s.state, seconds: s.seconds }));
   return {
     rows: options.rows,
-    wall_seconds: wall,
+    wall_seconds: run.wall_seconds,
     states,
-    summary: JSON.parse(stdout) as unknown,
+    summary: JSON.parse(run.stdout) as unknown,
     expected_rows: expectedRows(summary),
     bronze_bytes: summary.files.reduce((sum, f) => sum + f.bytes, 0),
     silver_bytes: directoryBytes(path.join(lake, 'silver')),

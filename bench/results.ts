@@ -1,5 +1,7 @@
 /** The shape of bench/results.json: every part's latest figures, the cost model and the machine. */
+import type { BackfillBench } from './backfill';
 import type { BalanceHistoryBench } from './balance-history';
+import type { GoldRefreshBench } from './gold-refresh';
 import type { DailyRunBench, GlueJobBench } from './pipeline';
 
 export interface BenchResults {
@@ -8,6 +10,8 @@ export interface BenchResults {
   balance_history?: BalanceHistoryBench;
   daily_run?: DailyRunBench;
   cost?: CostModel;
+  backfill?: BackfillBench;
+  gold_refresh?: GoldRefreshBench;
   measured_at?: Record<string, string>;
   /** 1-minute load average when each part started: other work on the machine skews the figures */
   load_average?: Record<string, number>;

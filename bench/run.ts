@@ -8,8 +8,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { benchBackfill } from './backfill';
 import { benchBalanceHistory } from './balance-history';
 import { costModel } from './cost-model';
+import { benchGoldRefresh } from './gold-refresh';
 import { renderBenchmarks } from './report';
 import { benchDailyRun, benchGlueJob, type GlueJobBench, ROOT } from './pipeline';
 import type { BenchResults, Machine } from './results';
@@ -55,8 +57,8 @@ async function main(argv: string[]): Promise<void> {
     .description('txlake benchmarks (issue #7): prints one JSON document, writes BENCHMARKS.md')
     .option(
       '--only <parts>',
-      'parts to run: a (Glue vs DuckDB), b (balance history), c (daily run), d (cost)',
-      'a,b,c,d',
+      'parts to run: a (Glue vs DuckDB), b (balance history), c (daily run), d (cost), e (backfill and demo), f (gold refresh reads as the lake ages)',
+      'a,b,c,e,f,d',
     )
     .option('--glue-rows <n,...>', '(a) rows per Glue job file', positiveInts, [1_000_000, 5_000_000])
     .option('--history-rows <n>', '(b) silver transactions', (v) => positiveInts(v)[0], 100_000_000)
@@ -69,12 +71,18 @@ async function main(argv: string[]): Promise<void> {
       1,
     )
     .option('--daily-rows <n>', '(c) rows of the daily run', (v) => positiveInts(v)[0], 1_000_000)
+    .option('--backfill-days <n>', '(e) consecutive dates of the backfill', (v) => positiveInts(v)[0], 90)
+    .option('--backfill-rows <n>', "(e) rows of each date's file", (v) => positiveInts(v)[0], 1_000)
+    .option('--no-demo', '(e) leave out the demo')
+    .option('--gold-rows-per-day <n>', '(f) generated transactions a day', (v) => positiveInts(v)[0], 100_000)
     .option(
       '--work <dir>',
       'work directory (generated files and lakes are cached there)',
       path.join(os.tmpdir(), 'txlake-bench'),
     )
     .option('--no-write', 'do not update bench/results.json and BENCHMARKS.md')
+    .option('--no-report', 'update bench/results.json but not BENCHMARKS.md')
+    .option('--report-only', 'run nothing: write BENCHMARKS.md from bench/results.json')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: 'user' });
@@ -86,19 +94,28 @@ async function main(argv: string[]): Promise<void> {
     historyAccounts: number;
     naiveIterations: number;
     dailyRows: number;
+    backfillDays: number;
+    backfillRows: number;
+    demo: boolean;
+    goldRowsPerDay: number;
     work: string;
     write: boolean;
+    report: boolean;
+    reportOnly?: boolean;
   }>();
+  if (o.reportOnly) {
+    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderBenchmarks(readResults()));
+    process.stderr.write('[bench] wrote BENCHMARKS.md from bench/results.json\n');
+    return;
+  }
   const parts = new Set(o.only.split(',').map((p) => p.trim()));
-  for (const p of parts) if (!['a', 'b', 'c', 'd'].includes(p)) throw new InvalidArgumentError(`unknown part ${p}`);
+  for (const p of parts) {
+    if (!['a', 'b', 'c', 'd', 'e', 'f'].includes(p)) throw new InvalidArgumentError(`unknown part ${p}`);
+  }
 
-  const previous: BenchResults = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResults) : {};
-  const results: BenchResults = {
-    ...previous,
-    machine: machine(),
-    measured_at: { ...previous.measured_at },
-    load_average: { ...previous.load_average },
-  };
+  // Only this run's parts: they are merged into the file as it is when written (other runs of
+  // other parts may have written it since this one started).
+  const results: BenchResults = { machine: machine(), measured_at: {}, load_average: {} };
   const started = (part: string): void => {
     results.measured_at![part] = new Date().toISOString();
     results.load_average![part] = Number(os.loadavg()[0].toFixed(2));
@@ -129,16 +146,50 @@ async function main(argv: string[]): Promise<void> {
     started('daily_run');
     results.daily_run = await benchDailyRun({ rows: o.dailyRows, workDir: o.work });
   }
+  if (parts.has('e')) {
+    started('backfill');
+    results.backfill = await benchBackfill({
+      days: o.backfillDays,
+      rows: o.backfillRows,
+      workDir: o.work,
+      demo: o.demo,
+    });
+  }
+  if (parts.has('f')) {
+    started('gold_refresh');
+    results.gold_refresh = await benchGoldRefresh({
+      rowsPerDay: o.goldRowsPerDay,
+      accounts: 10_000,
+      workDir: o.work,
+      log,
+    });
+  }
   if (parts.has('d')) {
+    // From the latest figures of a, b, c and f: this run's, else the stored ones.
     started('cost');
-    results.cost = costModel(results);
+    results.cost = costModel(merged(readResults(), results));
   }
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  const all = merged(readResults(), results);
+  process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
   if (o.write) {
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderBenchmarks(results));
-    log('wrote bench/results.json and BENCHMARKS.md');
+    writeFileSync(RESULTS, `${JSON.stringify(merged(readResults(), results), null, 2)}\n`);
+    if (o.report) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderBenchmarks(readResults()));
+    log(`wrote bench/results.json${o.report ? ' and BENCHMARKS.md' : ''}`);
   }
+}
+
+function readResults(): BenchResults {
+  return existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResults) : {};
+}
+
+/** The stored results with this run's parts (and their times and load averages) in place of theirs. */
+function merged(stored: BenchResults, run: BenchResults): BenchResults {
+  return {
+    ...stored,
+    ...run,
+    measured_at: { ...stored.measured_at, ...run.measured_at },
+    load_average: { ...stored.load_average, ...run.load_average },
+  };
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { main } from '../cli/program';
 main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stderrStream: process.stderr,
   env: process.env,
   cwd: process.cwd(),
   root: path.join(__dirname, '..'),

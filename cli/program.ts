@@ -3,7 +3,9 @@ import { addBalanceHistoryCommand } from './commands/balance-history';
 import { addGenerateCommand } from './commands/generate';
 import { addLandCommand } from './commands/land';
 import { addMaintainCommand } from './commands/maintain';
+import { addReportCommand } from './commands/report';
 import { addRunCommands } from './commands/run';
+import { addRunsCommand } from './commands/runs';
 import { type CliIo, UsageError } from './usage';
 
 export { type CliIo, UsageError } from './usage';
@@ -20,6 +22,8 @@ export function buildCli(io: CliIo, setExitCode: (code: number) => void): Comman
   addRunCommands(program, io, setExitCode);
   addBalanceHistoryCommand(program, io, setExitCode);
   addMaintainCommand(program, io, setExitCode);
+  addReportCommand(program, io, setExitCode);
+  addRunsCommand(program, io, setExitCode);
   addGenerateCommand(program, io, setExitCode);
   return program;
 }
@@ -27,7 +31,9 @@ export function buildCli(io: CliIo, setExitCode: (code: number) => void): Comman
 /** Runs the CLI; returns the exit code (0 ok, 1 a date failed, 2 usage error). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.length === 0) {
-    io.stderr('txlake: missing command: land, run, backfill or balance-history (see txlake --help)\n');
+    io.stderr(
+      'txlake: missing command: land, run, backfill, balance-history, report, runs or maintain (see txlake --help)\n',
+    );
     return 2;
   }
   let code = 0;

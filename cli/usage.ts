@@ -6,6 +6,7 @@ import { CONTRACT } from '../core/contract';
 import { environmentNames, readProjectContext } from '../core/environments';
 import { parseQuarter } from '../core/quarter';
 import type { LocalGlue } from '../runner/local/local-glue';
+import type { ProgressStream } from './progress';
 
 /** A usage error: one line on stderr, exit 2, nothing changed. */
 export class UsageError extends Error {
@@ -27,6 +28,8 @@ export interface CliIo {
    * @default one per run, stopped at its end
    */
   readonly localGlue?: LocalGlue;
+  /** The stream `stderr` writes to (process.stderr): on a terminal, progress is one live line. */
+  readonly stderrStream?: ProgressStream;
 }
 
 /** What a command's action reports: its exit code. */
@@ -149,8 +152,9 @@ export function checkEnvironment(options: Pick<CommonOptions, 'env'>, io: CliIo)
   }
 }
 
+/** For a command that works on a local lake only (SPEC §5: every pipeline command also works on aws). */
 export function requireLocal(options: Pick<CommonOptions, 'target'>, command: string): void {
   if (options.target === 'aws') {
-    throw new UsageError(`${command} works on a local lake; --target aws applies to run and backfill`);
+    throw new UsageError(`${command} works on a local lake only; it has no --target aws`);
   }
 }

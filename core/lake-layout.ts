@@ -47,7 +47,8 @@ export const jobCountsPrefix = (runId: string): string => `${runPrefix(runId)}co
 export const SCHEDULE_TICKS_PREFIX = 'schedule-ticks/';
 export const scheduleTickKey = (scheduledTime: string): string =>
   `${SCHEDULE_TICKS_PREFIX}${sanitizeId(scheduledTime)}.json`;
-export const runRecordsPrefix = (executionId: string): string => `run-records/${executionId}/`;
+export const RUN_RECORDS_PREFIX = 'run-records/';
+export const runRecordsPrefix = (executionId: string): string => `${RUN_RECORDS_PREFIX}${executionId}/`;
 export const runRecordKey = (executionId: string, ingestDate: string): string =>
   `${runRecordsPrefix(executionId)}${ingestDate}.json`;
 export const REJECTED_FILES_PREFIX = 'files/';
@@ -57,6 +58,12 @@ export const rejectionsKey = (ingestDate: string): string =>
   `${REJECTIONS_PREFIX}ingest_date=${ingestDate}/rejections.json`;
 export const REPORTS_PREFIX = 'reports/';
 export const reportPrefix = (quarter: string): string => `${REPORTS_PREFIX}balance_history/quarter=${quarter}/`;
+/** The stakeholders' monthly status reports (`txlake report`), written by RecordRun for the month before. */
+export const STATUS_REPORTS_PREFIX = `${REPORTS_PREFIX}status/`;
+export const statusReportPrefix = (month: string): string => `${STATUS_REPORTS_PREFIX}month=${month}/`;
+/** `reports/status/month=YYYY-MM/status.md` (the e-mail) and `.html` (the one-page summary with its chart). */
+export const statusReportKey = (month: string, format: 'md' | 'html'): string =>
+  `${statusReportPrefix(month)}status.${format}`;
 
 /** `year=2024/month=01/...` → `2024-01`, or undefined when the key has no such partition. */
 export function monthOfKey(key: string): string | undefined {

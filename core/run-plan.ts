@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addDays, dateInZone, isCalendarDate } from './calendar';
+import { addDays, dateInZone, isCalendarDate, localTimeExists } from './calendar';
 import { INVALID_RUN_INPUT, PipelineError } from './errors';
 
 /**
@@ -30,6 +30,73 @@ export interface ResolvedRun {
   readonly run_ids: string[];
   readonly count: number;
   readonly index: number;
+}
+
+/**
+ * What the pipeline's entry execution loops over: the run's dates in batches, one calendar month
+ * each, each processed by one child execution (`txlake-<env>-dates`), so that no execution's
+ * history grows with the length of a backfill (Step Functions keeps 25,000 events per execution).
+ */
+export interface ExecutionPlan {
+  readonly execution_id: string;
+  readonly batches: string[][];
+  readonly count: number;
+  readonly index: number;
+}
+
+/** The input of a child execution: one batch of dates of the entry execution `execution_id`. */
+export const dateBatchSchema = z
+  .object({
+    /** the entry execution's id (run ids and run records are named by it) */
+    execution_id: z.string().min(1),
+    /** the entry execution's `$$.Execution.Id`: the holder of the lake's lease */
+    lease_holder: z.string().min(1),
+    dates: z.array(isoDate).min(1).max(31),
+  })
+  .strict();
+export type DateBatch = z.infer<typeof dateBatchSchema>;
+
+/** What a child execution loops over: its batch's dates not yet finished, with their run ids. */
+export interface BatchRun {
+  readonly execution_id: string;
+  readonly lease_holder: string;
+  readonly dates: string[];
+  readonly run_ids: string[];
+  readonly count: number;
+  readonly index: number;
+}
+
+/** The dates grouped by calendar month, in order. */
+export function monthlyBatches(dates: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  for (const date of dates) {
+    const last = batches[batches.length - 1];
+    if (last && last[0].slice(0, 7) === date.slice(0, 7)) last.push(date);
+    else batches.push([date]);
+  }
+  return batches;
+}
+
+/** The entry execution's plan of a resolved run. */
+export function executionPlan(run: ResolvedRun): ExecutionPlan {
+  const batches = monthlyBatches(run.dates);
+  return { execution_id: run.execution_id, batches, count: batches.length, index: 0 };
+}
+
+/**
+ * A child execution's dates: the batch's, but for those the execution has finished already (a
+ * redriven execution continues where it stopped).
+ */
+export function batchRun(batch: DateBatch, finished: ReadonlySet<string>): BatchRun {
+  const dates = batch.dates.filter((d) => !finished.has(d));
+  return {
+    execution_id: batch.execution_id,
+    lease_holder: batch.lease_holder,
+    dates,
+    run_ids: dates.map((d) => runIdFor(d, batch.execution_id)),
+    count: dates.length,
+    index: 0,
+  };
 }
 
 export interface ResolveContext {
@@ -66,8 +133,22 @@ export function sanitizeId(value: string): string {
 /** The run id of one date of an execution. */
 export const runIdFor = (ingestDate: string, executionId: string): string => `${ingestDate}_${executionId}`;
 
-/** A schedule tick (or an empty start) means the previous day in the schedule's zone. */
-export const scheduledDate = (tick: Date, timeZone: string): string => addDays(dateInZone(tick, timeZone), -1);
+/** The local time of the nightly schedule (in the deployment's `scheduleTimeZone`). */
+export const SCHEDULE_LOCAL_TIME = { hour: 2, minute: 0 } as const;
+/** The nightly schedule's EventBridge Scheduler expression (evaluated in the schedule's zone). */
+export const SCHEDULE_EXPRESSION = `cron(${SCHEDULE_LOCAL_TIME.minute} ${SCHEDULE_LOCAL_TIME.hour} * * ? *)`;
+
+/**
+ * The dates a schedule tick (or an empty start) processes: the previous day in the schedule's
+ * zone — and the day before it too when the tick that would have processed that one did not
+ * exist: EventBridge Scheduler skips a tick whose local time a daylight-saving change skips (02:00
+ * on the last Sunday of March in Europe/Zurich), so the next night's run catches up.
+ */
+export function scheduledDates(tick: Date, timeZone: string): string[] {
+  const day = addDays(dateInZone(tick, timeZone), -1);
+  const { hour, minute } = SCHEDULE_LOCAL_TIME;
+  return localTimeExists(day, hour, minute, timeZone) ? [day] : [addDays(day, -1), day];
+}
 
 export function resolveRun(input: unknown, context: ResolveContext): ResolvedRun {
   const parsed = runInput.safeParse(input ?? {});
@@ -89,7 +170,7 @@ export function resolveRun(input: unknown, context: ResolveContext): ResolvedRun
     }
     dates = dateRange(value.from, value.to);
   } else {
-    dates = [scheduledDate(new Date(value.scheduled_time ?? context.startTime), context.timeZone)];
+    dates = scheduledDates(new Date(value.scheduled_time ?? context.startTime), context.timeZone);
   }
   const executionId = sanitizeId(context.executionName);
   return {
@@ -119,8 +200,8 @@ export function inputDates(
   const tick = typeof value.scheduled_time === 'string' ? new Date(value.scheduled_time) : startDate;
   if (!tick || Number.isNaN(tick.getTime())) return undefined;
   try {
-    const day = scheduledDate(tick, timeZone);
-    return { from: day, to: day };
+    const days = scheduledDates(tick, timeZone);
+    return { from: days[0], to: days[days.length - 1] };
   } catch {
     return undefined;
   }

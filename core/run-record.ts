@@ -125,6 +125,8 @@ export interface RunRecord extends RunSummaryCounts {
   readonly error_detail?: string;
   /** Each table's snapshot id after the date's publish (SUCCEEDED dates): table name → id. */
   readonly snapshots?: Readonly<Record<string, string>>;
+  /** When RecordRun wrote the record (ISO 8601, UTC): the date's data was published by then. */
+  readonly recorded_at?: string;
 }
 
 export const runRecordSchema = z
@@ -140,8 +142,25 @@ export const runRecordSchema = z
       .passthrough(),
     reasons: z.record(z.string(), z.number()),
     snapshots: z.record(z.string(), snapshotIdSchema).optional(),
+    recorded_at: z.string().datetime({ offset: true }).optional(),
   })
   .passthrough();
+
+/** A run record's text, checked against the schema; a one-line error naming `where` for anything else. */
+export function parseRunRecord(text: string, where: string): RunRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not JSON`);
+  }
+  const result = runRecordSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`${where} is not a run record: ${issue.path.join('.') || 'record'} ${issue.message}`);
+  }
+  return result.data as unknown as RunRecord;
+}
 
 /**
  * What an execution refused before it processed any date (LAKE_BUSY) reports for each date it was

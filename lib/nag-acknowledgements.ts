@@ -9,6 +9,7 @@ import {
   REJECTED_FILES_PREFIX,
   REJECTIONS_PREFIX,
   REPORTS_PREFIX,
+  RUN_RECORDS_PREFIX,
   RUNS_PREFIX,
   SCHEDULE_TICKS_PREFIX,
   SILVER_PREFIX,
@@ -34,6 +35,7 @@ const GRANTED_PREFIXES = [
     GOLD_BALANCES_PREFIX,
     GOLD_REFRESH_PREFIX,
     RUNS_PREFIX,
+    RUN_RECORDS_PREFIX,
     LEASE_PREFIX,
     SCHEDULE_TICKS_PREFIX,
     REJECTIONS_PREFIX,
@@ -55,6 +57,8 @@ interface AcceptedFinding {
 }
 
 const LAMBDA_STEP = '(ResolveRun|ValidateLanding|QualityGate|Publish|RecordRun|ReleaseLease)';
+/** The entry state machine and the date-batch state machine it starts. */
+const STATE_MACHINE = '(Pipeline|DateBatches)';
 
 /**
  * Every finding the project accepts, with its reason. A finding not matched here stays open and
@@ -71,7 +75,7 @@ export const ACCEPTED_FINDINGS: readonly AcceptedFinding[] = [
     finding:
       /^AwsSolutions-IAM5\[Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort|PutObject)\*|kms:(GenerateDataKey|ReEncrypt)\*)\]$/,
     path: new RegExp(
-      `/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`,
+      `/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|${STATE_MACHINE}/StateMachine/Role)/DefaultPolicy/Resource$`,
     ),
     reason:
       'Grant action families of the lake buckets and the lake key (object read/write/delete and data-key generation), limited to the lake resources below.',
@@ -79,21 +83,30 @@ export const ACCEPTED_FINDINGS: readonly AcceptedFinding[] = [
   {
     finding: new RegExp(`^AwsSolutions-IAM5\\[Resource::.*Bucket[^/]*/(${GRANTED_PREFIXES})\\*\\]$`),
     path: new RegExp(
-      `/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`,
+      `/(${LAMBDA_STEP}/Function/ServiceRole|IngestionJob/Role|${STATE_MACHINE}/StateMachine/Role)/DefaultPolicy/Resource$`,
     ),
     reason:
       'Object keys are per ingest date and run, so access is granted on the layer prefix the step owns (…/prefix/*).',
   },
   {
     finding: /^AwsSolutions-IAM5\[Resource::\*\]$/,
-    path: new RegExp(`/(${LAMBDA_STEP}/Function/ServiceRole|Pipeline/StateMachine/Role)/DefaultPolicy/Resource$`),
+    path: new RegExp(
+      `/(${LAMBDA_STEP}/Function/ServiceRole|${STATE_MACHINE}/StateMachine/Role)/DefaultPolicy/Resource$`,
+    ),
     reason:
       'X-Ray (active tracing) and the CloudWatch Logs log-delivery actions of Step Functions logging have no resource-level permissions; no S3, Glue or KMS action is granted on * (test/lib/iam-least-privilege.test.ts).',
   },
   {
     finding: new RegExp(`^AwsSolutions-IAM5\\[Resource::<${LAMBDA_STEP}Function[0-9A-F]{8}\\.Arn>:\\*\\]$`),
-    path: /\/Pipeline\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+    path: new RegExp(`/${STATE_MACHINE}/StateMachine/Role/DefaultPolicy/Resource$`),
     reason: 'The Step Functions Lambda integration may invoke any version or alias of the pipeline step it calls.',
+  },
+  {
+    finding:
+      /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"DateBatchesStateMachine[0-9A-F]{8}"\}\]\}\]\}\*\]$/,
+    path: /\/Pipeline\/StateMachine\/Role\/DefaultPolicy\/Resource$/,
+    reason:
+      'startExecution.sync follows and may stop the child executions it starts (states:DescribeExecution, states:StopExecution), whose names Step Functions draws: the grant covers the executions of the date-batch state machine only.',
   },
   {
     finding:

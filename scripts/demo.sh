@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 lake=${TXLAKE_LAKE:-.lake}
+# The package's bin, as `npx txlake` runs it, without starting npx for each command.
+txlake() { node bin/txlake.js "$@"; }
 for file in samples/transactions/ingest_date=*/*.csv; do
   date=$(basename "$(dirname "$file")"); date=${date#ingest_date=}
-  npx --no-install txlake land "$file" --date "$date" --lake "$lake" >&2
+  txlake land "$file" --date "$date" --lake "$lake" >&2
 done
-npx --no-install txlake backfill --from 2024-01-16 --to 2024-03-15 --lake "$lake" >&2
-npx --no-install txlake balance-history --quarter 2024-Q1 --lake "$lake"
+txlake backfill --from 2024-01-16 --to 2024-03-15 --lake "$lake" >&2
+txlake balance-history --quarter 2024-Q1 --lake "$lake"

@@ -51,6 +51,16 @@ if [ ! -x .venv/scan/bin/checkov ] || [ "$(cat "$scan_stamp" 2>/dev/null)" != "$
   echo "$scan_want" > "$scan_stamp"
 fi
 
+# moto's server (the AWS API emulator the aws target's tests run against) in its own environment.
+moto_stamp=.venv/moto/.requirements.sha
+moto_want=$(sha256sum tools/requirements-moto.txt | cut -d' ' -f1)
+if [ ! -x .venv/moto/bin/moto_server ] || [ "$(cat "$moto_stamp" 2>/dev/null)" != "$moto_want" ]; then
+  echo "txlake setup: creating the AWS emulator environment (.venv/moto)" >&2
+  "$PYTHON" -m venv .venv/moto
+  .venv/moto/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-moto.txt >&2
+  echo "$moto_want" > "$moto_stamp"
+fi
+
 classpath=tools/trino-parser/target/classpath.txt
 if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; then
   command -v mvn >/dev/null || fail "Maven 3 is required to fetch Trino's SQL parser (tools/trino-parser); 'mvn' is not on PATH"
@@ -58,11 +68,28 @@ if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; the
   mvn -B -q -f tools/trino-parser/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
   touch "$classpath" # Maven leaves an unchanged file as it was
 fi
+# Headless Chromium for test/cli/report-chromium.test.ts (the HTML status report in a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -ne 0 ]; then fail "/usr/bin/chromium is missing: sudo apt-get install -y chromium"; fi
+  echo "txlake setup: installing Debian's chromium (headless browser of the report test)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2 \
+    || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; }
+fi
 iceberg_classpath=tools/iceberg-runtime/target/classpath.txt
-if [ ! -s "$iceberg_classpath" ] || [ tools/iceberg-runtime/pom.xml -nt "$iceberg_classpath" ]; then
+# Resolved again when the pom changed or a jar it lists is gone (e.g. a new machine's empty ~/.m2).
+iceberg_jars_present() {
+  local jar
+  [ -s "$iceberg_classpath" ] || return 1
+  for jar in $(tr ':' ' ' <"$iceberg_classpath"); do [ -f "$jar" ] || return 1; done
+}
+if ! iceberg_jars_present || [ tools/iceberg-runtime/pom.xml -nt "$iceberg_classpath" ]; then
   command -v mvn >/dev/null || fail "Maven 3 is required to fetch the Iceberg Spark runtime (tools/iceberg-runtime); 'mvn' is not on PATH"
   echo "txlake setup: resolving the Iceberg Spark runtime of Glue 5.0 (tools/iceberg-runtime)" >&2
   mvn -B -q -f tools/iceberg-runtime/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
   touch "$iceberg_classpath"
 fi
+
+# The CLI compiled to one JavaScript file (dist/txlake-cli.js): `txlake` then starts without
+# compiling TypeScript. bin/txlake.js falls back to ts-node while any source differs from the build.
+node scripts/build-cli.js --if-stale
 echo "txlake setup: ready" >&2

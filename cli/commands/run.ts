@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { LAKE_BUSY } from '../../core/errors';
 import { refusedRecords } from '../../core/run-record';
 import { dateRange, type RunRequest } from '../../core/run-plan';
-import type { PipelineRunner } from '../../runner/pipeline-runner';
+import type { PipelineRunner, RunOutcome } from '../../runner/pipeline-runner';
 import { formatRuns } from '../format';
+import { startProgress } from '../progress';
 import {
   checkEnvironment,
   type CliIo,
@@ -16,7 +17,7 @@ import {
   withCommonOptions,
 } from '../usage';
 
-type RunOptions = CommonOptions & { maxQuarantineRatio?: number };
+type RunOptions = CommonOptions & { maxQuarantineRatio?: number; verbose?: boolean };
 
 /** The runner of `--target`: the deployed state machine, or the local one on the lake. */
 async function runnerFor(options: RunOptions, io: CliIo): Promise<PipelineRunner> {
@@ -25,7 +26,7 @@ async function runnerFor(options: RunOptions, io: CliIo): Promise<PipelineRunner
       throw new UsageError('--max-quarantine-ratio applies to local runs; a deployment takes it from cdk.json');
     }
     const { AwsPipelineRunner } = await import('../../runner/aws/aws-runner');
-    return new AwsPipelineRunner({ envName: options.env, root: io.root });
+    return new AwsPipelineRunner({ envName: options.env, root: io.root, env: io.env });
   }
   const lake = lakeDir(options, io, true);
   const { LocalPipelineRunner } = await import('../../runner/local/local-runner');
@@ -38,11 +39,26 @@ async function runnerFor(options: RunOptions, io: CliIo): Promise<PipelineRunner
   });
 }
 
-/** Runs the request, prints each date's record (stdout) and why dates failed (stderr); the exit code. */
+/**
+ * Runs the request, shows its progress (stderr: a live line on a terminal, else a line per date),
+ * prints each date's record (stdout) and why dates failed (stderr); the exit code.
+ */
 async function runDates(request: RunRequest, options: RunOptions, io: CliIo): Promise<number> {
   checkEnvironment(options, io);
   const runner = await runnerFor(options, io);
-  const outcome = await runner.run(request, (line) => io.stderr(`[txlake] ${line}\n`));
+  const reporter = await startProgress({
+    write: io.stderr,
+    stream: io.stderrStream,
+    json: options.json,
+    verbose: options.verbose,
+    env: io.env,
+  });
+  let outcome: RunOutcome;
+  try {
+    outcome = await runner.run(request, reporter.progress);
+  } finally {
+    reporter.stop();
+  }
   // An execution refused before any date (another one holds the lake: LAKE_BUSY) fails every date
   // it was asked for, having changed nothing.
   const refused =
@@ -57,11 +73,14 @@ async function runDates(request: RunRequest, options: RunOptions, io: CliIo): Pr
   return outcome.status === 'FAILED' || outcome.records.some((r) => r.status === 'FAILED') ? 1 : 0;
 }
 
+const VERBOSE = 'progress: a line per state of the state machine and the execution quota figures';
+
 /** `txlake run --date D` and `txlake backfill --from D1 --to D2`. */
 export function addRunCommands(program: Command, io: CliIo, setExitCode: SetExitCode): void {
   withCommonOptions(program.command('run').description('process one ingest date'))
     .requiredOption('--date <date>', 'ingest date YYYY-MM-DD', parseDate)
     .option('--max-quarantine-ratio <ratio>', 'quality gate: highest share of quarantined rows', parseRatio)
+    .option('--verbose', VERBOSE)
     .action(async (options: RunOptions & { date: string }) => {
       setExitCode(await runDates({ date: options.date }, options, io));
     });
@@ -72,6 +91,7 @@ export function addRunCommands(program: Command, io: CliIo, setExitCode: SetExit
     .requiredOption('--from <date>', 'first ingest date', parseDate)
     .requiredOption('--to <date>', 'last ingest date', parseDate)
     .option('--max-quarantine-ratio <ratio>', 'quality gate: highest share of quarantined rows', parseRatio)
+    .option('--verbose', VERBOSE)
     .action(async (options: RunOptions & { from: string; to: string }) => {
       if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
       try {

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { publishResultKey, reportPrefix, runPrefix, runRecordKey } from '../../core/lake-layout';
+import {
+  publishResultKey,
+  reportPrefix,
+  RUN_RECORDS_PREFIX,
+  runPrefix,
+  runRecordKey,
+  statusReportKey,
+} from '../../core/lake-layout';
 import {
   failureCode,
   landingSummarySchema,
@@ -11,6 +18,15 @@ import {
   summarize,
   ZERO_COUNTS,
 } from '../../core/run-record';
+import {
+  buildStatusReport,
+  parseRunRecordKey,
+  parseStoredRunRecord,
+  previousMonthOf,
+  reportDateRange,
+  type StoredRunRecord,
+} from '../../core/status-report';
+import { renderStatusHtml, renderStatusMarkdown } from '../../core/status-report-render';
 import type { ObjectStore } from '../shared/object-store';
 import { readJobCounts } from '../shared/staged-counts';
 
@@ -65,14 +81,86 @@ async function publishedSnapshots(
   return snapshots;
 }
 
+/** What the monthly status report is written with (see {@link writeMonthlyStatusReport}). */
+export interface StatusReportSettings {
+  /** IANA zone of the 02:00 schedule (the deployment's `scheduleTimeZone`). */
+  readonly timeZone: string;
+  /** The environment's name, for the report's title. */
+  readonly environment?: string;
+  /** Told why the report (or its HTML) was not written; the record stands either way. */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * The stakeholders' status report of the calendar month (UTC) before `instant`, written to gold
+ * once: `reports/status/month=YYYY-MM/status.html` (the summary with its chart), then `status.md`
+ * (the e-mail) only if absent — the Markdown is the mark of a month done, so the first record of
+ * each month writes the month before and later ones find it. Built from every execution's run
+ * records of that month and the one before in staging, as `txlake report` builds it. Returns the
+ * month and the formats written; undefined when the report was there already.
+ */
+export async function writeMonthlyStatusReport(
+  store: ObjectStore,
+  buckets: { readonly staging: string; readonly gold: string },
+  instant: Date,
+  settings: StatusReportSettings,
+): Promise<{ month: string; written: ('md' | 'html')[] } | undefined> {
+  const month = previousMonthOf(instant);
+  const markdownKey = statusReportKey(month, 'md');
+  if ((await store.getText(buckets.gold, markdownKey)) !== undefined) return undefined;
+  const range = reportDateRange(month);
+  const records: StoredRunRecord[] = [];
+  const unreadable: string[] = [];
+  for (const { key } of await store.list(buckets.staging, RUN_RECORDS_PREFIX)) {
+    const parts = parseRunRecordKey(key);
+    if (!parts || parts.ingest_date < range.from || parts.ingest_date > range.to) continue;
+    const where = `s3://${buckets.staging}/${key}`;
+    try {
+      const text = await store.getText(buckets.staging, key);
+      if (text !== undefined) records.push(parseStoredRunRecord(text, key, where));
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0];
+      unreadable.push(message.startsWith(where) ? message : `${where}: ${message}`);
+    }
+  }
+  const report = buildStatusReport({
+    month,
+    timeZone: settings.timeZone,
+    records,
+    generatedAt: instant,
+    environment: settings.environment,
+    unreadable,
+  });
+  const written: ('md' | 'html')[] = [];
+  try {
+    await store.put(buckets.gold, statusReportKey(month, 'html'), await renderStatusHtml(report));
+    written.push('html');
+  } catch (error) {
+    settings.warn?.(`the status report of ${month} has no HTML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (await store.putIfAbsent(buckets.gold, markdownKey, renderStatusMarkdown(report))) written.push('md');
+  return { month, written };
+}
+
 /**
  * Records how a date ended (the run record the CLI and operators read, with each table's snapshot
  * after a successful publish), publishes the balance history report of a succeeded date, clears
- * the run's staging area, and returns the notification text for the failure path.
+ * the run's staging area, and returns the notification text for the failure path. With
+ * `statusReport` (and gold), the first record of a month also writes the month before's status
+ * report (best effort: a report that cannot be written never fails the record).
  */
 export async function recordRun(
   event: RecordEvent,
-  deps: { store: ObjectStore; stagingBucket: string; goldBucket?: string; reportQuarter?: string },
+  deps: {
+    store: ObjectStore;
+    stagingBucket: string;
+    goldBucket?: string;
+    reportQuarter?: string;
+    /** @default the clock */
+    now?: () => Date;
+    /** Write the monthly status report to gold (AWS); @default none */
+    statusReport?: StatusReportSettings;
+  },
 ): Promise<{ record: RunRecord; notification: { subject: string; message: string } }> {
   const { current } = event;
   const snapshots =
@@ -116,6 +204,7 @@ export async function recordRun(
     ...counts,
     ...(failure ? { error: failure.code, error_detail: failure.detail } : {}),
     ...(snapshots ? { snapshots } : {}),
+    recorded_at: (deps.now ?? (() => new Date()))().toISOString(),
   };
   await deps.store.put(
     deps.stagingBucket,
@@ -134,6 +223,19 @@ export async function recordRun(
     }
   } catch {
     // Leftovers expire with the staging bucket's lifecycle rule.
+  }
+  // The month before's status report, on the first record of a month (after the step's own work).
+  if (deps.goldBucket && deps.statusReport) {
+    try {
+      await writeMonthlyStatusReport(
+        deps.store,
+        { staging: deps.stagingBucket, gold: deps.goldBucket },
+        new Date(record.recorded_at as string),
+        deps.statusReport,
+      );
+    } catch (error) {
+      deps.statusReport.warn?.(`the monthly status report was not written: ${(error as Error).message.split('\n')[0]}`);
+    }
   }
 
   const subject = `txlake ${record.status} ${record.ingest_date}${failure ? ` ${failure.code}` : ''}`;

@@ -9,6 +9,16 @@ export async function handle(raw: unknown, runtime: HandlerRuntime): Promise<unk
     stagingBucket: requireEnv(runtime, 'STAGING_BUCKET'),
     goldBucket: runtime.env.GOLD_BUCKET,
     reportQuarter: runtime.env.REPORT_QUARTER,
+    // The deployment turns the monthly status report on (STATUS_REPORTS=on); local runs, whose
+    // reports would be stamped with the wall clock, leave it off (`txlake report` makes one).
+    statusReport:
+      runtime.env.STATUS_REPORTS === 'on'
+        ? {
+            timeZone: runtime.env.SCHEDULE_TIME_ZONE ?? 'UTC',
+            environment: runtime.env.TXLAKE_ENV,
+            warn: (message: string) => console.warn(message),
+          }
+        : undefined,
   });
 }
 

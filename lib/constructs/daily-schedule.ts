@@ -1,4 +1,5 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
+import { SCHEDULE_EXPRESSION } from '../../core/run-plan';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -42,10 +43,11 @@ export class DailySchedule extends Construct {
     });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `txlake nightly run at 02:00 ${timeZone}`,
-      schedule: scheduler.ScheduleExpression.expression('cron(0 2 * * ? *)', TimeZone.of(timeZone)),
+      schedule: scheduler.ScheduleExpression.expression(SCHEDULE_EXPRESSION, TimeZone.of(timeZone)),
       enabled: props.enabled ?? true,
       target: new targets.StepFunctionsStartExecution(props.stateMachine, {
-        // The resolve step turns the tick into "the previous day in the schedule's zone".
+        // The resolve step turns the tick into "the previous day in the schedule's zone" (and the
+        // day before it after a tick that daylight saving skipped: core/run-plan scheduledDates).
         input: scheduler.ScheduleTargetInput.fromObject({ scheduled_time: scheduler.ContextAttribute.scheduledTime }),
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: props.retryAttempts ?? 3,

@@ -11,6 +11,7 @@ import type { ILakeCatalog } from '../constructs/lake-catalog';
 import type { MedallionStorage } from '../constructs/medallion-storage';
 import { PipelineFunction } from '../constructs/pipeline-function';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
+import { DateBatchStateMachine } from '../constructs/date-batch-state-machine';
 import { PipelineStateMachine, pipelineStateMachineName } from '../constructs/pipeline-state-machine';
 import { TableMaintenance } from '../constructs/table-maintenance';
 import type { EnvironmentSettings } from '../settings';
@@ -22,6 +23,7 @@ import {
   REJECTED_FILES_PREFIX,
   REJECTIONS_PREFIX,
   REPORTS_PREFIX,
+  RUN_RECORDS_PREFIX,
   RUNS_PREFIX,
   SCHEDULE_TICKS_PREFIX,
   SILVER_PREFIX,
@@ -68,6 +70,9 @@ export class PipelineStack extends Stack {
       MAX_QUARANTINE_RATIO: String(settings.maxQuarantineRatio),
       SCHEDULE_TIME_ZONE: settings.scheduleTimeZone,
       REPORT_QUARTER: settings.reportQuarter,
+      // RecordRun writes the month before's status report to gold on the first run of a month.
+      STATUS_REPORTS: 'on',
+      TXLAKE_ENV: settings.envName,
     };
     const metricsNamespace = `txlake/${settings.envName}`;
     const step = (id: string, handlerName: string, description: string) =>
@@ -92,6 +97,8 @@ export class PipelineStack extends Stack {
     // execution holding a lease still runs.
     storage.grantReadWrite('staging', resolveRun.function, LEASE_PREFIX);
     storage.grantReadWrite('staging', resolveRun.function, SCHEDULE_TICKS_PREFIX);
+    // A child execution skips the dates its entry execution has recorded already (a redrive).
+    storage.grantRead('staging', resolveRun.function, RUN_RECORDS_PREFIX);
     resolveRun.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:DescribeExecution'],
@@ -124,7 +131,7 @@ export class PipelineStack extends Stack {
       catalog: props.catalog,
     });
 
-    this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
+    const dateBatches = new DateBatchStateMachine(this, 'DateBatches', {
       envName: settings.envName,
       functions: {
         resolveRun: resolveRun.function,
@@ -137,9 +144,10 @@ export class PipelineStack extends Stack {
       job: job.job,
       workgroup: props.workgroup,
       catalog: props.catalog,
+      // The refresh target is a States.Format placeholder: each chunk and attempt gets a fresh one.
       goldRefreshSql: loadSql('gold_monthly_balances', {
         STAGING_BUCKET: buckets.staging.bucketName,
-        GOLD_REFRESH_PREFIX,
+        GOLD_REFRESH_TARGET: '{}',
       }),
       balanceHistorySql: loadSql('balance_history'),
       reportParameters: balanceHistoryParameters(settings.reportQuarter),
@@ -148,9 +156,18 @@ export class PipelineStack extends Stack {
       logRetentionDays: settings.logRetentionDays,
       retryAttempts: settings.stepRetryAttempts,
     });
+    this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
+      envName: settings.envName,
+      resolveRun: resolveRun.function,
+      releaseLease: releaseLease.function,
+      dateBatches: dateBatches.stateMachine,
+      logKey: key,
+      logRetentionDays: settings.logRetentionDays,
+      retryAttempts: settings.stepRetryAttempts,
+    });
 
     // The Athena steps read silver and gold and write the refresh output and query results.
-    const machine = this.pipeline.stateMachine;
+    const machine = dateBatches.stateMachine;
     storage.grantRead('silver', machine, SILVER_PREFIX);
     storage.grantRead('gold', machine, GOLD_BALANCES_PREFIX);
     storage.grantObjects('staging', machine, { prefix: GOLD_REFRESH_PREFIX, read: true, write: true });
@@ -159,6 +176,10 @@ export class PipelineStack extends Stack {
     // The CLI's aws target finds the deployment through these outputs.
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StagingBucketName', { value: buckets.staging.bucketName });
+    new CfnOutput(this, 'BronzeBucketName', { value: buckets.bronze.bucketName });
+    new CfnOutput(this, 'WorkGroupName', { value: props.workgroup.workgroupName });
+    new CfnOutput(this, 'DatabaseName', { value: props.catalog.databaseName });
+    new CfnOutput(this, 'GlueJobName', { value: job.job.jobName });
 
     new PipelineMonitoring(this, 'Monitoring', {
       envName: settings.envName,

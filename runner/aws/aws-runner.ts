@@ -7,7 +7,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { runRecordsPrefix } from '../../core/lake-layout';
+import { runRecordKey, runRecordsPrefix } from '../../core/lake-layout';
 import {
   type DateSpan,
   dateRange,
@@ -17,8 +17,9 @@ import {
   runIdFor,
   sanitizeId,
 } from '../../core/run-plan';
-import { byIngestDate, isErrorCode, type RunRecord, runRecordSchema, ZERO_COUNTS } from '../../core/run-record';
-import type { PipelineRunner, RunOutcome } from '../pipeline-runner';
+import { byIngestDate, isErrorCode, type RunRecord, parseRunRecord, ZERO_COUNTS } from '../../core/run-record';
+import { type PipelineRunner, type Progress, progressSink, type RunOutcome } from '../pipeline-runner';
+import { awsClientConfig, awsPollIntervalMs } from './client-config';
 import { findDeployment, oneLine, readEnvironment } from './deployment';
 import { HistoryFollower } from './history-follower';
 
@@ -35,10 +36,15 @@ export interface AwsRunOptions {
   readonly envName?: string;
   /** Repository root (holds cdk.json). */
   readonly root: string;
+  /** One line per state, and notes (the execution started, ended): the text of `events`' events. */
   readonly progress: (line: string) => void;
+  /** Progress as events: the plan, each state's end, each date's run record (read from S3), notes. */
+  readonly events?: Progress;
   /** SDK clients to use (tests); default clients in the environment's region. */
   readonly clients?: AwsClients;
-  /** Wait between two polls of the execution. @default 5000 */
+  /** Environment variables of the clients' configuration (client-config.ts). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Wait between two polls of the execution. @default `TXLAKE_AWS_POLL_MS` of `env`, else 5000 */
   readonly pollIntervalMs?: number;
   /** Clock for the execution name (tests). */
   readonly now?: () => Date;
@@ -94,25 +100,14 @@ export async function readRunRecords(s3: S3Client, bucket: string, executionId: 
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   const records: RunRecord[] = [];
-  for (const key of keys) {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const text = (await object.Body?.transformToString('utf8')) ?? '';
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new Error(`s3://${bucket}/${key} is not JSON`);
-    }
-    const result = runRecordSchema.safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0];
-      throw new Error(
-        `s3://${bucket}/${key} is not a run record: ${issue.path.join('.') || 'record'} ${issue.message}`,
-      );
-    }
-    records.push(result.data as unknown as RunRecord);
-  }
+  for (const key of keys) records.push(await readRunRecord(s3, bucket, key));
   return records.sort(byIngestDate);
+}
+
+/** One run record object, checked against the schema. */
+async function readRunRecord(s3: S3Client, bucket: string, key: string): Promise<RunRecord> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return parseRunRecord((await object.Body?.transformToString('utf8')) ?? '', `s3://${bucket}/${key}`);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -120,11 +115,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Starts the deployed state machine and follows it to the end (SPEC §5, `--target aws`). */
 export async function runOnAws(options: AwsRunOptions): Promise<RunRecord[]> {
   const env = readEnvironment(options.root, options.envName);
-  const config = env.region ? { region: env.region } : {};
+  const variables = options.env ?? process.env;
+  const config = awsClientConfig(variables, env.region);
   const sfn = options.clients?.sfn ?? new SFNClient(config);
   const s3 = options.clients?.s3 ?? new S3Client(config);
   const cloudFormation = options.clients?.cloudFormation ?? new CloudFormationClient(config);
-  const pollMs = options.pollIntervalMs ?? 5000;
+  const pollMs = options.pollIntervalMs ?? awsPollIntervalMs(variables) ?? 5000;
 
   const requested = inputDates(options.input, undefined, undefined);
   if (!requested)
@@ -140,11 +136,21 @@ export async function runOnAws(options: AwsRunOptions): Promise<RunRecord[]> {
   );
   const executionArn = started.executionArn;
   if (!executionArn) throw new Error(`Step Functions did not start ${name}`);
-  options.progress(
-    `started execution ${name} of ${stateMachineArn.split(':').pop() ?? stateMachineArn} (${env.envName})`,
-  );
+  const emit = progressSink(options.progress, options.events)!;
+  emit({
+    kind: 'note',
+    level: 'info',
+    text: `started execution ${name} of ${stateMachineArn.split(':').pop() ?? stateMachineArn} (${env.envName})`,
+  });
+  options.events?.({ kind: 'plan', total: dates.length, from: requested.from, to: requested.to });
 
-  const follower = new HistoryFollower(sfn, executionArn, options.progress);
+  const executionId = sanitizeId(name);
+  const follower = new HistoryFollower(sfn, executionArn, options.progress, {
+    events: options.events,
+    readRecord: options.events
+      ? (date) => readRunRecord(s3, stagingBucket, runRecordKey(executionId, date))
+      : undefined,
+  });
   let execution: DescribeExecutionCommandOutput;
   for (;;) {
     execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -157,9 +163,8 @@ export async function runOnAws(options: AwsRunOptions): Promise<RunRecord[]> {
     .filter(Boolean)
     .map((t) => oneLine(t as string))
     .join(': ');
-  options.progress(`execution ${name} ${status}${failure ? ` ${failure}` : ''}`);
+  emit({ kind: 'note', level: 'detail', text: `execution ${name} ${status}${failure ? ` ${failure}` : ''}` });
 
-  const executionId = sanitizeId(name);
   const records = await readRunRecords(s3, stagingBucket, executionId);
   if (status === 'SUCCEEDED') return records;
   if (records.length === 0) {
@@ -183,10 +188,10 @@ export async function runOnAws(options: AwsRunOptions): Promise<RunRecord[]> {
 
 /** The deployed pipeline of an environment (`--target aws`). */
 export class AwsPipelineRunner implements PipelineRunner {
-  constructor(private readonly options: Omit<AwsRunOptions, 'input' | 'progress'>) {}
+  constructor(private readonly options: Omit<AwsRunOptions, 'input' | 'progress' | 'events'>) {}
 
-  async run(request: RunRequest, progress: (line: string) => void): Promise<RunOutcome> {
-    const records = await runOnAws({ ...this.options, input: request, progress });
+  async run(request: RunRequest, progress: Progress): Promise<RunOutcome> {
+    const records = await runOnAws({ ...this.options, input: request, progress: () => undefined, events: progress });
     return { status: records.some((r) => r.status === 'FAILED') ? 'FAILED' : 'SUCCEEDED', records };
   }
 }

@@ -1,9 +1,24 @@
-import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { readProjectContext, selectEnvironment } from '../../core/environments';
+import { type AwsClientConfig, awsClientConfig } from './client-config';
 
 /** CloudFormation output keys of the `Txlake-<env>-Pipeline` stack that the aws target reads. */
 export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
 export const STAGING_BUCKET_OUTPUT = 'StagingBucketName';
+
+/** Each resource of a deployment the CLI uses, by the pipeline stack's output that names it. */
+export const DEPLOYMENT_OUTPUTS = {
+  stateMachineArn: STATE_MACHINE_OUTPUT,
+  stagingBucket: STAGING_BUCKET_OUTPUT,
+  bronzeBucket: 'BronzeBucketName',
+  workGroup: 'WorkGroupName',
+  database: 'DatabaseName',
+  glueJob: 'GlueJobName',
+} as const;
+
+/** The deployed resources of an environment, as its pipeline stack's outputs name them. */
+export type Deployment = { readonly [K in keyof typeof DEPLOYMENT_OUTPUTS]: string };
+export type DeploymentResource = keyof Deployment;
 
 interface DeployedEnvironment {
   readonly envName: string;
@@ -21,11 +36,15 @@ export function readEnvironment(root: string, envName?: string): DeployedEnviron
   };
 }
 
-/** The deployed state machine and staging bucket, from the pipeline stack's outputs. */
-export async function findDeployment(
+/**
+ * The deployed resources a command needs (default: the state machine and the staging bucket), from
+ * the pipeline stack's outputs; a stack without one of their outputs is one to deploy first.
+ */
+export async function findDeployment<K extends DeploymentResource = 'stateMachineArn' | 'stagingBucket'>(
   cloudFormation: CloudFormationClient,
   envName: string,
-): Promise<{ stateMachineArn: string; stagingBucket: string }> {
+  needs: readonly K[] = ['stateMachineArn', 'stagingBucket'] as K[],
+): Promise<Pick<Deployment, K>> {
   const stackName = `Txlake-${envName}-Pipeline`;
   const deployFirst = `run "npx cdk deploy -c env=${envName} --all" first`;
   let outputs: Record<string, string>;
@@ -45,11 +64,34 @@ export async function findDeployment(
     if (e.message.startsWith(`stack ${stackName}`)) throw e;
     throw new Error(`cannot read stack ${stackName}: ${oneLine(e.message)}`);
   }
-  const missing = [STATE_MACHINE_OUTPUT, STAGING_BUCKET_OUTPUT].filter((k) => !outputs[k]);
+  const missing = needs.map((k) => DEPLOYMENT_OUTPUTS[k]).filter((k) => !outputs[k]);
   if (missing.length > 0) {
     throw new Error(`stack ${stackName} has no output ${missing.join(', ')}: ${deployFirst}`);
   }
-  return { stateMachineArn: outputs[STATE_MACHINE_OUTPUT], stagingBucket: outputs[STAGING_BUCKET_OUTPUT] };
+  return Object.fromEntries(needs.map((k) => [k, outputs[DEPLOYMENT_OUTPUTS[k]]])) as Pick<Deployment, K>;
+}
+
+/** A deployed environment the CLI works on: the clients' configuration and the resources it needs. */
+export interface DeploymentTarget<K extends DeploymentResource> {
+  readonly envName: string;
+  /** What every SDK client of the command is created with (region, TXLAKE_AWS_ENDPOINT). */
+  readonly config: AwsClientConfig;
+  readonly deployment: Pick<Deployment, K>;
+}
+
+/** Finds an environment's deployment (cdk.json's `--env`, its pipeline stack's outputs) for a command. */
+export async function openDeployment<K extends DeploymentResource>(
+  options: {
+    readonly root: string;
+    readonly envName?: string;
+    readonly env: Readonly<Record<string, string | undefined>>;
+  },
+  needs: readonly K[],
+): Promise<DeploymentTarget<K>> {
+  const environment = readEnvironment(options.root, options.envName);
+  const config = awsClientConfig(options.env, environment.region);
+  const deployment = await findDeployment(new CloudFormationClient(config), environment.envName, needs);
+  return { envName: environment.envName, config, deployment };
 }
 
 /** Error text on one line. */

@@ -1,8 +1,25 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import type { RunRecord } from '../../core/run-record';
+import { type Progress, progressLine, RECORD_STATES, type StateOutcome } from '../pipeline-runner';
 
-/** Turns the execution history into progress lines, one per state exit or failure. */
+/** What a follower reports besides its lines (all optional). */
+export interface FollowerHooks {
+  /** The same progress as events: each state's end or failure, and each date's run record. */
+  readonly events?: Progress;
+  /** Reads the run record of a date once a Record… state has ended (for `events`' `date` events). */
+  readonly readRecord?: (date: string) => Promise<RunRecord | undefined>;
+}
+
+/**
+ * Turns the execution history into progress lines, one per state exit or failure (and, through
+ * `hooks`, into progress events, each date's run record included); the child executions a
+ * `states:startExecution` task starts (one per month of a backfill) are followed too, their lines
+ * printed as they come.
+ */
 export class HistoryFollower {
   private lastId = 0;
+  private ended = false;
+  private children: HistoryFollower[] = [];
   private date = '';
   private readonly events = new Map<number, { previous?: number; entered?: string }>();
   private readonly enteredAt = new Map<string, number>();
@@ -11,17 +28,25 @@ export class HistoryFollower {
     private readonly sfn: SFNClient,
     private readonly executionArn: string,
     private readonly print: (line: string) => void,
+    private readonly hooks: FollowerHooks = {},
   ) {}
 
   /**
    * Reads the events added since the last call and prints them, oldest first. The history is read
    * newest first and only back to the last event already seen, so a poll costs one call however
-   * long the execution's history has grown.
+   * long the execution's history has grown. An emulator that ignores `reverseOrder` (moto 5.2.6
+   * answers oldest first, in one page) has its new events found in that page all the same.
    */
   async poll(): Promise<void> {
+    if (!this.ended) await this.pollOwn();
+    for (const child of this.children) await child.poll();
+    this.children = this.children.filter((child) => !child.ended);
+  }
+
+  private async pollOwn(): Promise<void> {
     const fresh: HistoryEvent[] = [];
     let nextToken: string | undefined;
-    pages: do {
+    do {
       const page = await this.sfn.send(
         new GetExecutionHistoryCommand({
           executionArn: this.executionArn,
@@ -31,17 +56,18 @@ export class HistoryFollower {
           nextToken,
         }),
       );
+      let reachedSeen = false;
       for (const event of page.events ?? []) {
-        if ((event.id ?? 0) <= this.lastId) break pages;
-        fresh.push(event);
+        if ((event.id ?? 0) <= this.lastId) reachedSeen = true;
+        else fresh.push(event);
       }
-      nextToken = page.nextToken;
+      nextToken = reachedSeen ? undefined : page.nextToken;
     } while (nextToken);
     fresh.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
-    for (const event of fresh) this.handle(event);
+    for (const event of fresh) await this.handle(event);
   }
 
-  private handle(event: HistoryEvent): void {
+  private async handle(event: HistoryEvent): Promise<void> {
     const id = event.id ?? 0;
     this.lastId = Math.max(this.lastId, id);
     const type = event.type ?? '';
@@ -50,20 +76,41 @@ export class HistoryFollower {
     this.events.set(id, { previous: event.previousEventId, entered });
     if (entered) {
       this.enteredAt.set(entered, time);
+      this.hooks.events?.({ kind: 'entered', date: this.date || undefined, state: entered });
       return;
     }
     if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
       const name = event.stateExitedEventDetails.name;
       const date = ingestDateOf(event.stateExitedEventDetails.output);
       if (date) this.date = date;
-      this.print(this.line(name, 'ok', time, ''));
+      this.report(name, 'ok', time, '');
+      if (RECORD_STATES.has(name) && this.date && this.hooks.events && this.hooks.readRecord) {
+        const record = await this.hooks.readRecord(this.date).catch(() => undefined);
+        if (record) this.hooks.events({ kind: 'date', record });
+      }
       return;
     }
-    if (type.startsWith('Execution')) return;
+    if (type === 'TaskSubmitted') this.followChild(event);
+    if (type.startsWith('Execution')) {
+      if (/^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(type)) this.ended = true;
+      return;
+    }
     if (/(Failed|TimedOut)$/.test(type)) {
       const details = failureDetails(event);
       const name = this.stateOf(event.previousEventId) ?? type;
-      this.print(this.line(name, 'failed', time, details.error ?? type));
+      this.report(name, 'failed', time, details.error ?? type);
+    }
+  }
+
+  /** A child execution a `states:startExecution` task submitted: followed from now on. */
+  private followChild(event: HistoryEvent): void {
+    const details = event.taskSubmittedEventDetails;
+    if (details?.resourceType !== 'states' || !details.resource?.startsWith('startExecution')) return;
+    try {
+      const arn = (JSON.parse(details.output ?? '{}') as { ExecutionArn?: unknown }).ExecutionArn;
+      if (typeof arn === 'string') this.children.push(new HistoryFollower(this.sfn, arn, this.print, this.hooks));
+    } catch {
+      // Not the StartExecution response: nothing to follow.
     }
   }
 
@@ -78,10 +125,20 @@ export class HistoryFollower {
     return undefined;
   }
 
-  private line(name: string, outcome: string, time: number, detail: string): string {
+  /** A state's end: its line printed, its event reported. */
+  private report(name: string, outcome: StateOutcome, time: number, detail: string): void {
     const started = this.enteredAt.get(name);
-    const seconds = started === undefined ? '' : ` ${((time - started) / 1000).toFixed(2)}s`;
-    return `${(this.date || '-').padEnd(10)} ${name.padEnd(16)} ${outcome.padEnd(7)}${seconds}${detail ? ` ${detail}` : ''}`;
+    const event = {
+      kind: 'state',
+      date: this.date || undefined,
+      state: name,
+      outcome,
+      seconds: started === undefined ? undefined : (time - started) / 1000,
+      at: time,
+      detail: detail || undefined,
+    } as const;
+    this.hooks.events?.(event);
+    this.print(progressLine(event)!);
   }
 }
 

@@ -19,10 +19,17 @@ export interface LocalTable {
   /** every column of the table, in order (Glue types) */
   readonly columns: readonly LocalTableColumn[];
   /**
-   * The table's Parquet files as of now (absolute paths). Called on every `execute`, so a commit
-   * made since the last query is seen.
+   * The table's Parquet files as of now (absolute paths). Called by every `execute` that names the
+   * table (unless `version` says nothing changed), so a commit made since the last query is seen.
    */
   readonly files: () => Promise<readonly string[]>;
+  /**
+   * What identifies the table's current state, cheaply (an Iceberg table: its current metadata
+   * file, which every commit replaces). While it returns what it returned when LocalAthena last made
+   * the table's view, the view is kept and `files` is not called. Without it, the files are listed
+   * for every query that names the table.
+   */
+  readonly version?: () => Promise<string>;
   /**
    * Columns whose values live only in the files' Hive directory names (`year=2024/`), read with
    * DuckDB's `hive_partitioning`; a name also in `columns` keeps its place there, others follow.
@@ -51,7 +58,9 @@ export function directoryTable(
  * An Iceberg table of the local catalog: the live data files of main's head (re-resolved on every
  * query), of main as of `asOf`, or of a branch/tag `ref`. A table without a snapshot yet has no
  * files (the empty view); a missing table, a snapshot with delete files or an instant before the
- * first snapshot throw the catalog's errors from the query.
+ * first snapshot throw the catalog's errors from the query. Its version is the current metadata
+ * location: Iceberg writes a new metadata file for every commit and never rewrites one, so the
+ * files the selector names change only with it.
  */
 export function icebergTable(
   catalog: IcebergCatalog,
@@ -72,6 +81,7 @@ export function icebergTable(
       }
       return files.map((f) => f.path);
     },
+    version: async () => (await catalog.metadataLocation(tableName)) ?? '',
   };
 }
 
@@ -151,7 +161,8 @@ export interface FileGroup {
  * The view of a Glue table; `groups` undefined when it has no Parquet files (yet).
  *
  * Columns are read by name, as Athena reads Parquet: a Glue column that a file lacks (a file written
- * before a contract version added the column, see docs/schema-evolution.md) reads as NULL. DuckDB
+ * before a contract version added the column, see docs/schema-evolution.md) reads as NULL; a
+ * `timestamp` column reads at Athena engine v3's millisecond precision (truncated). DuckDB
  * binds a scan's schema from its first file, so files with different column sets are scanned
  * separately and combined with UNION ALL. `union_by_name` would do the same, but it opens every
  * file when binding, and files outside a query's filter should not be read. A table whose files
@@ -167,7 +178,10 @@ export function viewSql(table: LocalTable, groups: readonly FileGroup[] | undefi
   const scans = groups.map((g) => {
     const cols = all.map((c) => {
       const present = hive.has(c.name.toLowerCase()) || g.columns.has(c.name.toLowerCase());
-      return `CAST(${present ? quoteIdent(c.name) : 'NULL'} AS ${duckdbType(c.type)}) AS ${quoteIdent(c.name)}`;
+      const type = duckdbType(c.type);
+      const value = `CAST(${present ? quoteIdent(c.name) : 'NULL'} AS ${type})`;
+      // Athena engine v3 reads timestamps at millisecond precision: finer digits are dropped.
+      return `${present && type === 'TIMESTAMP' ? `date_trunc('millisecond', ${value})` : value} AS ${quoteIdent(c.name)}`;
     });
     return `SELECT ${cols.join(', ')} FROM ${readParquetSql(table, g.files)}`;
   });

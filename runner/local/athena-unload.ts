@@ -5,7 +5,8 @@ import { quoteIdent, quoteLiteral } from './duckdb-quoting';
 
 /**
  * Athena's `UNLOAD (<query>) TO 's3://…' WITH (…)`, the one statement LocalAthena translates: parsed,
- * its target checked like Athena checks it, and rewritten as a DuckDB `COPY`.
+ * its target checked like Athena checks it, rewritten as a DuckDB `COPY`, and its output held to
+ * Athena's limit of partitions per query.
  */
 
 /** A parsed Athena `UNLOAD (<query>) TO '<uri>' WITH (...)` statement. */
@@ -121,4 +122,50 @@ export function copySql(unload: UnloadStatement, dir: string): string {
     target = path.join(dir, `${randomUUID()}.${unload.format === 'PARQUET' ? 'parquet' : 'json'}`);
   }
   return `COPY (${unload.query}) TO ${quoteLiteral(target)} (${options.join(', ')})`;
+}
+
+/**
+ * The partitions (distinct combinations of partition values) an UNLOAD wrote under `dir`: the
+ * directories, relative to `dir` and `partitionCount` levels deep (`year=2024/month=01`), that hold
+ * at least one file.
+ */
+export function writtenPartitions(dir: string, partitionCount: number): string[] {
+  const partitions: string[] = [];
+  const holdsFile = (d: string): boolean =>
+    fs.readdirSync(d, { withFileTypes: true }).some((e) => !e.isDirectory() || holdsFile(path.join(d, e.name)));
+  const walk = (d: string, names: string[]): void => {
+    if (names.length === partitionCount) {
+      if (holdsFile(d)) partitions.push(names.join('/'));
+      return;
+    }
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name), [...names, e.name]);
+    }
+  };
+  if (partitionCount > 0 && fs.existsSync(dir)) walk(dir, []);
+  return partitions.sort();
+}
+
+/**
+ * Athena's HIVE_TOO_MANY_OPEN_PARTITIONS: an UNLOAD (or INSERT) that writes more than `limit`
+ * partitions fails with it. The Error's `name` is the code, its message Athena's text.
+ */
+export function tooManyPartitions(limit: number, detail: string): Error {
+  const error = new Error(
+    `HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of ${limit} open writers for partitions/buckets (${detail})`,
+  );
+  error.name = 'HIVE_TOO_MANY_OPEN_PARTITIONS';
+  return error;
+}
+
+/**
+ * Fails like Athena when the UNLOAD that wrote `dir` produced more than `limit` partitions. Checked
+ * once the COPY has written them: the output stays in the target, as a failed Athena query may
+ * leave partial output behind (the next UNLOAD to that target is refused: not empty).
+ */
+export function assertPartitionLimit(unload: UnloadStatement, dir: string, limit: number): void {
+  const written = writtenPartitions(dir, unload.partitionedBy.length);
+  if (written.length > limit) {
+    throw tooManyPartitions(limit, `UNLOAD to ${unload.uri} wrote ${written.length} partitions`);
+  }
 }

@@ -13,6 +13,23 @@ export const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
 interface StateDefinition {
   readonly Type: string;
   readonly Resource?: string;
+  readonly ItemProcessor?: { readonly States?: Record<string, StateDefinition> };
+  readonly Iterator?: { readonly States?: Record<string, StateDefinition> };
+  readonly Branches?: readonly { readonly States?: Record<string, StateDefinition> }[];
+}
+
+/** Every state of a definition by name, the states of Map iterations and Parallel branches included. */
+export function statesOf(definition: {
+  readonly States?: Readonly<Record<string, StateDefinition>>;
+}): Record<string, StateDefinition> {
+  const all: Record<string, StateDefinition> = {};
+  for (const [name, state] of Object.entries(definition.States ?? {})) {
+    all[name] = state;
+    for (const nested of [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])]) {
+      if (nested) Object.assign(all, statesOf(nested));
+    }
+  }
+  return all;
 }
 
 /**
@@ -23,7 +40,7 @@ interface StateDefinition {
  */
 function attemptEvents(state: StateDefinition | undefined): number {
   if (state?.Type !== 'Task') return 0;
-  return state.Resource?.endsWith('.sync') ? 4 : 3;
+  return /\.sync(:2)?$/.test(state.Resource ?? '') ? 4 : 3;
 }
 
 /** One event of `aws-local-stepfunctions`' event log (the fields the account reads). */
@@ -40,7 +57,12 @@ export class ExecutionAccount {
   /** Why the execution is over a quota, once it is. */
   exceeded?: { readonly code: string; readonly detail: string };
 
-  constructor(private readonly states: Readonly<Record<string, StateDefinition>>) {}
+  private readonly states: Readonly<Record<string, StateDefinition>>;
+
+  /** `definition`: the execution's state machine definition (ASL). */
+  constructor(definition: { readonly States?: Readonly<Record<string, StateDefinition>> }) {
+    this.states = statesOf(definition);
+  }
 
   record(event: LocalExecutionEvent): void {
     const state = event.state ? this.states[event.state.name] : undefined;
@@ -51,7 +73,8 @@ export class ExecutionAccount {
         break;
       case 'StateEntered':
         this.payload(`the input of ${event.state?.name}`, event.state?.input);
-        this.events += 1 + attemptEvents(state);
+        // A Map's MapStateStarted follows its MapStateEntered.
+        this.events += 1 + attemptEvents(state) + (state?.Type === 'Map' ? 1 : 0);
         break;
       case 'StateRetried':
         // The failed attempt was counted; the next one adds its own events.
@@ -59,7 +82,12 @@ export class ExecutionAccount {
         break;
       case 'StateExited':
         this.payload(`the output of ${event.state?.name}`, event.state?.output);
-        this.events += 1;
+        // A Map's MapStateSucceeded precedes its MapStateExited.
+        this.events += 1 + (state?.Type === 'Map' ? 1 : 0);
+        break;
+      case 'StateFailed':
+        // A Task's failure is counted with its attempt; a Map's is MapStateFailed.
+        if (state?.Type === 'Map') this.events += 1;
         break;
       case 'StateCaught':
         this.events += 1;

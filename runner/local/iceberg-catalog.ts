@@ -568,9 +568,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const CHANGE_COUNTER_OFFSET = 24;
 
 export interface ConsistentReadOptions {
-  /** @default 10 */
+  /** @default 100 */
   readonly attempts?: number;
-  /** pause between attempts @default 50 */
+  /**
+   * pause between attempts; each pause is drawn from [retryDelayMs, 2 × retryDelayMs) so a reader
+   * does not fall into step with a writer committing at a steady rate @default 20
+   */
   readonly retryDelayMs?: number;
 }
 
@@ -586,11 +589,11 @@ export async function readSqliteFileConsistently(
   file: string,
   options: ConsistentReadOptions = {},
 ): Promise<Buffer | undefined> {
-  const attempts = options.attempts ?? 10;
-  const delayMs = options.retryDelayMs ?? 50;
+  const attempts = options.attempts ?? 100;
+  const delayMs = options.retryDelayMs ?? 20;
   let reason = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) await sleep(delayMs);
+    if (attempt > 1) await sleep(delayMs * (1 + Math.random()));
     if (fs.existsSync(`${file}-wal`) && fs.statSync(`${file}-wal`).size > 0) {
       // commits in a write-ahead log are not in the main file yet; our writers use rollback journals
       throw new IcebergCatalogError(`${file} is in WAL mode (${file}-wal exists); the local reader needs journal mode`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { sanitizeId } from '../../core/run-plan';
@@ -8,8 +9,16 @@ import { sanitizeId } from '../../core/run-plan';
  * Each running execution leaves a file naming its process; a file whose process is gone is stale.
  */
 const executionsDir = (lake: string): string => path.join(lake, '_local', 'executions');
-const executionFile = (lake: string, executionArn: string): string =>
-  path.join(executionsDir(lake), `${sanitizeId(executionArn)}.pid`);
+/**
+ * The registration of one execution: named by the execution's name (readable) and a digest of its
+ * whole ARN, since a name cut to a file-name length is not unique (executions started in the same
+ * ten seconds shared one file, and a new run took a killed run's lease for its own).
+ */
+export const executionFile = (lake: string, executionArn: string): string =>
+  path.join(
+    executionsDir(lake),
+    `${sanitizeId(executionArn.slice(executionArn.lastIndexOf(':') + 1))}-${createHash('sha256').update(executionArn).digest('hex').slice(0, 16)}.pid`,
+  );
 
 /**
  * When a process started (Linux: field 22 of /proc/<pid>/stat), so that a pid reused after the

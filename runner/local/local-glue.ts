@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { icebergJars } from './local-iceberg';
 
@@ -124,6 +126,8 @@ const HOST_SCRIPT = path.join(__dirname, 'glue_job_host.py');
  */
 export class GlueJobHost {
   private child?: ChildProcess;
+  private socket?: Socket;
+  private requests?: Writable;
   private replies?: AsyncIterator<string>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly tail = new OutputTail();
@@ -133,6 +137,12 @@ export class GlueJobHost {
     private readonly root: string,
     /** The directory of the job's Python package, relative to `root`. */
     private readonly packagePath?: string,
+    /**
+     * A Unix socket where a long-lived host serves the runs (started there, detached, when none
+     * answers; its output goes to `<socket>.log`): the test suite's way of keeping one warm Spark
+     * session across test files. Without it the host is a child of this process.
+     */
+    private readonly socketPath?: string,
   ) {}
 
   /** Runs the Glue script once with `arguments`; a failed run rejects with {@link GlueJobRunFailed}. */
@@ -147,11 +157,67 @@ export class GlueJobHost {
     return result;
   }
 
-  /** Stops the host (and its Spark session). */
+  /** Stops the host (and its Spark session); a socket host is only disconnected from. */
   close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
     this.child?.stdin?.end();
     this.child?.kill('SIGTERM');
     this.child = undefined;
+    this.requests = undefined;
+  }
+
+  private async connectSocket(socketPath: string): Promise<void> {
+    /** A connection to a live host (it answers a ping), or undefined. */
+    const attempt = async (): Promise<{ socket: Socket; replies: AsyncIterator<string> } | undefined> => {
+      const socket = await new Promise<Socket | undefined>((resolve) => {
+        const s = connect(socketPath);
+        s.once('connect', () => resolve(s));
+        s.once('error', () => resolve(undefined));
+      });
+      if (!socket) return undefined;
+      socket.on('error', () => undefined); // a lost host is seen as the end of the replies
+      const replies = createInterface({ input: socket })[Symbol.asyncIterator]();
+      socket.write(`${JSON.stringify({ ping: true })}\n`);
+      // a host that is exiting may still accept a connection: only its answer counts
+      const pong = await replies.next().catch(() => undefined);
+      if (!pong || pong.done) {
+        socket.destroy();
+        return undefined;
+      }
+      return { socket, replies };
+    };
+    let connection = await attempt();
+    if (!connection) {
+      const python = localPython(this.root);
+      const log = openSync(`${socketPath}.log`, 'a');
+      try {
+        const daemon = spawn(python, [HOST_SCRIPT, '--socket', socketPath], {
+          cwd: this.root,
+          env: glueEnvironment(this.root, python, this.packagePath),
+          stdio: ['ignore', log, log],
+          detached: true,
+        });
+        daemon.unref();
+        // whoever made the directory stops the host's process group (it is detached) from this
+        if (daemon.pid !== undefined) writeFileSync(`${socketPath}.pid`, String(daemon.pid));
+      } finally {
+        closeSync(log);
+      }
+      const deadline = Date.now() + 60_000;
+      while (!connection) {
+        if (Date.now() > deadline) throw new GlueJobRunFailed(`the local Glue host at ${socketPath} did not start`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        connection = await attempt();
+      }
+    }
+    const { socket, replies } = connection;
+    socket.on('close', () => {
+      if (this.socket === socket) this.exited = 'the local Glue host closed the connection';
+    });
+    this.socket = socket;
+    this.requests = socket;
+    this.replies = replies;
   }
 
   private start(): void {
@@ -170,6 +236,7 @@ export class GlueJobHost {
       if (this.child === child) this.exited = `the local Glue host failed to start: ${error.message}`;
     });
     this.child = child;
+    this.requests = child.stdin as Writable;
     this.replies = createInterface({ input: child.stdio[3] as Readable })[Symbol.asyncIterator]();
   }
 
@@ -179,9 +246,10 @@ export class GlueJobHost {
     sparkConf?: Record<string, string>;
     onLine?: (line: string) => void;
   }): Promise<{ durationMs: number }> {
-    if (!this.child || this.exited) {
+    if (!this.requests || this.exited) {
       this.exited = undefined;
-      this.start();
+      if (this.socketPath) await this.connectSocket(this.socketPath);
+      else this.start();
     }
     const started = Date.now();
     this.tail.clear(options.onLine);
@@ -190,23 +258,41 @@ export class GlueJobHost {
       args: jobArguments(options.arguments),
       env: runEnvironment(options.sparkConf),
     };
-    (this.child!.stdin as Writable).write(`${JSON.stringify(request)}\n`);
-    const next = await this.replies!.next();
-    const output = this.tail.last(15);
+    this.requests!.write(`${JSON.stringify(request)}\n`);
+    // a lost connection (ECONNRESET) ends the replies like a host that exited
+    const next = await this.replies!.next().catch((): IteratorResult<string> => ({ done: true, value: undefined }));
+    const output = this.socketPath ? logTail(`${this.socketPath}.log`, 15) : this.tail.last(15);
     this.tail.clear();
     if (next.done) {
       this.child = undefined;
+      this.socket = undefined;
+      this.requests = undefined;
       throw new GlueJobRunFailed(
         `Glue job ${options.script}: ${this.exited ?? 'the local Glue host ended'}:\n${output}`,
       );
     }
     const reply = JSON.parse(next.value) as { ok: boolean; error?: string };
     if (!reply.ok) {
-      throw new GlueJobRunFailed(
-        `Glue job ${options.script} failed:\n${(reply.error ?? '').split('\n').slice(-15).join('\n')}`,
-      );
+      const lines = (reply.error ?? '').trimEnd().split('\n');
+      // the first line says why (the exception's own line ends a Python traceback); then its tail
+      // (a Java cause ends the text with its indented stack: the last unindented line names it)
+      const why =
+        [...lines]
+          .reverse()
+          .find((l) => /^\S/.test(l) && !l.startsWith('...'))
+          ?.trim() ?? 'no error text';
+      throw new GlueJobRunFailed(`Glue job ${options.script} failed: ${why}\n${lines.slice(-15).join('\n')}`);
     }
     return { durationMs: Date.now() - started };
+  }
+}
+
+/** The last `n` lines of a host's log file. */
+function logTail(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
   }
 }
 
@@ -214,7 +300,14 @@ export class GlueJobHost {
 export class LocalGlue {
   private readonly hosts = new Map<string, GlueJobHost>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /**
+     * Serve runs from long-lived hosts listening in this directory, one per job package and
+     * `socketKey` (see {@link GlueJobHost}); by default each host is a child of this process.
+     */
+    private readonly sockets?: { readonly dir: string; readonly key: string },
+  ) {}
 
   /** Runs a Glue job's script once, as a job run of the job would. */
   run(options: {
@@ -227,7 +320,13 @@ export class LocalGlue {
     const key = options.packagePath ?? '';
     let host = this.hosts.get(key);
     if (!host) {
-      host = new GlueJobHost(this.root, options.packagePath);
+      const socketPath = this.sockets
+        ? path.join(
+            this.sockets.dir,
+            `glue-${this.sockets.key}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}.sock`,
+          )
+        : undefined;
+      host = new GlueJobHost(this.root, options.packagePath, socketPath);
       this.hosts.set(key, host);
     }
     return host.run(options);

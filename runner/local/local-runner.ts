@@ -1,23 +1,43 @@
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FsObjectStore } from './fs-object-store';
-import { runRecordsPrefix } from '../../core/lake-layout';
+import { runRecordKey, runRecordsPrefix } from '../../core/lake-layout';
 import { type RunRequest, sanitizeId } from '../../core/run-plan';
 import { byIngestDate, type RunRecord } from '../../core/run-record';
-import type { PipelineRunner, RunOutcome } from '../pipeline-runner';
+import {
+  type PipelineRunner,
+  planOf,
+  type Progress,
+  progressSink,
+  RECORD_STATES,
+  type RunOutcome,
+} from '../pipeline-runner';
 import { fromAthenaLiteral } from '../../core/quarter';
 import { LOCAL_HANDLERS } from './handlers';
-import { ExecutionAccount, type LocalExecutionEvent, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES } from './execution-quota';
+import {
+  ExecutionAccount,
+  type LocalExecutionEvent,
+  MAX_HISTORY_EVENTS,
+  MAX_PAYLOAD_BYTES,
+  statesOf,
+} from './execution-quota';
 import { isLocalExecutionRunning, registerExecution } from './local-executions';
 import { localPath, parseS3Uri } from './lake-paths';
 import { lakeTables } from './lake-tables';
 import { createLocalTables, localJobRun } from './local-catalog';
-import { LocalAthena } from './local-athena';
+import { LocalAthena, type QueryResult } from './local-athena';
 import { LocalGlue } from './local-glue';
-import { type CfnTemplate, type ResolvedPipeline, resolvePipeline, synthesizeTemplates } from './template-resolver';
+import {
+  type CfnTemplate,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  type ResolvedPipeline,
+  resolvePipeline,
+  synthesizeTemplates,
+} from './template-resolver';
 
 type Json = unknown;
 
@@ -37,8 +57,10 @@ export interface LocalRunOptions {
   readonly envName?: string;
   /** Pre-synthesized templates (tests pass a modified app's). @default synthesized from the CDK app */
   readonly templates?: readonly CfnTemplate[];
-  /** One line per state. */
+  /** One line per state, and notes (quota figures, notifications): the text of `events`' events. */
   readonly progress?: (line: string) => void;
+  /** Progress as events: each state's end, each date's run record, notes. */
+  readonly events?: Progress;
   readonly wrapTask?: TaskWrapper;
   /**
    * The local Glue service the execution's job runs go to (tests share one between runs).
@@ -51,8 +73,15 @@ export interface LocalRunOptions {
 
 export interface LocalRunResult extends RunOutcome {
   readonly executionId: string;
-  /** What the execution used of Step Functions' per-execution quotas, counted as AWS counts. */
-  readonly quota: { readonly events: number; readonly largestPayloadBytes: number };
+  /**
+   * What the executions used of Step Functions' per-execution quotas, counted as AWS counts: the
+   * most events and the largest payload of any one of them, and each execution's figures.
+   */
+  readonly quota: {
+    readonly events: number;
+    readonly largestPayloadBytes: number;
+    readonly executions: readonly ExecutionQuota[];
+  };
 }
 
 function athenaCsv(columns: string[], rows: (string | null)[][]): string {
@@ -62,17 +91,83 @@ function athenaCsv(columns: string[], rows: (string | null)[][]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The local Athena of one execution, its child executions included: one DuckDB session serves its
+ * queries in turn and keeps what it has read of the lake's files — Iceberg metadata files and
+ * manifests (never rewritten) and Parquet footers (per file version) — instead of reading them all
+ * again for every query. Each query still reads the tables as they are when it starts (LocalAthena
+ * makes its views afresh from the catalog), as each Athena query does. A query that fails drops
+ * the session (closed once no query of it is left): the next query starts a new one.
+ */
+export class ExecutionAthena {
+  private current?: { readonly athena: Promise<LocalAthena>; running: number; dropped: boolean };
+
+  constructor(
+    private readonly pipeline: ResolvedPipeline,
+    private readonly lake: string,
+  ) {}
+
+  async execute(sql: string, parameters: string[]): Promise<QueryResult> {
+    const session = (this.current ??= {
+      athena: LocalAthena.create({
+        tables: lakeTables(this.pipeline, this.lake),
+        resolveUri: (uri) => localPath(this.lake, uri),
+      }),
+      running: 0,
+      dropped: false,
+    });
+    session.running += 1;
+    try {
+      return await (await session.athena).execute(sql, parameters);
+    } catch (error) {
+      this.drop(session);
+      throw error;
+    } finally {
+      session.running -= 1;
+      this.closeIfDone(session);
+    }
+  }
+
+  /** Ends the session (once its queries have). */
+  close(): void {
+    if (this.current) this.drop(this.current);
+  }
+
+  private drop(session: NonNullable<ExecutionAthena['current']>): void {
+    session.dropped = true;
+    if (this.current === session) this.current = undefined;
+    this.closeIfDone(session);
+  }
+
+  private closeIfDone(session: NonNullable<ExecutionAthena['current']>): void {
+    if (!session.dropped || session.running > 0) return;
+    session.athena.then(
+      (athena) => athena.close(),
+      () => undefined,
+    );
+  }
+}
+
+/** What the Tasks of an execution run on: the local Glue and Athena, shared by its child executions. */
+interface LocalServices {
+  readonly glue: LocalGlue;
+  readonly athena: ExecutionAthena;
+}
+
 /** Binds every Task state of the definition to its local stand-in. */
 export function localTaskBindings(
   pipeline: ResolvedPipeline,
-  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress' | 'wrapTask'> & {
-    readonly glue: LocalGlue;
-  },
+  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress' | 'events' | 'wrapTask'> &
+    LocalServices & {
+      /** The states to bind (a definition's, Map iterations' included: `statesOf`). */
+      readonly states: Readonly<Record<string, { Type: string; Resource?: string }>>;
+      /** Runs a child execution (`states:startExecution.sync:2`) and returns its description. */
+      readonly startChild: (input: Json) => Promise<Json>;
+    },
 ): Record<string, (input: Json) => Promise<Json>> {
   const store = new FsObjectStore(options.lake);
-  const states = (pipeline.definition.States ?? {}) as Record<string, { Type: string; Resource?: string }>;
   const bindings: Record<string, (input: Json) => Promise<Json>> = {};
-  for (const [name, state] of Object.entries(states)) {
+  for (const [name, state] of Object.entries(options.states)) {
     if (state.Type !== 'Task' || !state.Resource) continue;
     const invoke = bindTask(name, state.Resource, pipeline, store, options);
     bindings[name] = options.wrapTask ? (input) => options.wrapTask!(name, input, () => invoke(input)) : invoke;
@@ -85,7 +180,10 @@ function bindTask(
   resource: string,
   pipeline: ResolvedPipeline,
   store: FsObjectStore,
-  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress'> & { readonly glue: LocalGlue },
+  options: Pick<LocalRunOptions, 'root' | 'lake' | 'maxQuarantineRatio' | 'progress' | 'events'> &
+    LocalServices & {
+      readonly startChild: (input: Json) => Promise<Json>;
+    },
 ): (input: Json) => Promise<Json> {
   const fn = pipeline.functions[resource];
   if (fn) {
@@ -93,6 +191,8 @@ function bindTask(
     if (!core) throw new Error(`state ${stateName}: no local handler for ${fn.handlerName}`);
     const env: Record<string, string> = { ...fn.environment };
     if (options.maxQuarantineRatio !== undefined) env.MAX_QUARANTINE_RATIO = String(options.maxQuarantineRatio);
+    // The monthly status report is stamped with the wall clock: `txlake report` makes it locally.
+    env.STATUS_REPORTS = 'off';
     return (input) =>
       core(input, {
         store,
@@ -112,31 +212,28 @@ function bindTask(
     case 'arn:aws:states:::athena:startQueryExecution.sync':
       return async (input) => {
         const q = input as { QueryString: string; ExecutionParameters?: string[]; WorkGroup?: string };
-        const athena = await LocalAthena.create({
-          tables: lakeTables(pipeline, options.lake),
-          resolveUri: (uri) => localPath(options.lake, uri),
-        });
-        try {
-          const result = await athena.execute(q.QueryString, (q.ExecutionParameters ?? []).map(fromAthenaLiteral));
-          const id = randomUUID();
-          const outputLocation = `${pipeline.athenaOutputLocation.replace(/\/?$/, '/')}${id}.csv`;
-          if (result.columns.length > 0) {
-            const [bucket, key] = parseS3Uri(outputLocation)!;
-            await store.put(bucket, key, athenaCsv(result.columns, result.rows));
-          }
-          return {
-            QueryExecution: {
-              QueryExecutionId: id,
-              Query: q.QueryString,
-              WorkGroup: q.WorkGroup,
-              ResultConfiguration: { OutputLocation: outputLocation },
-              Status: { State: 'SUCCEEDED' },
-            },
-          };
-        } finally {
-          athena.close();
+        const result = await options.athena.execute(
+          q.QueryString,
+          (q.ExecutionParameters ?? []).map(fromAthenaLiteral),
+        );
+        const id = randomUUID();
+        const outputLocation = `${pipeline.athenaOutputLocation.replace(/\/?$/, '/')}${id}.csv`;
+        if (result.columns.length > 0) {
+          const [bucket, key] = parseS3Uri(outputLocation)!;
+          await store.put(bucket, key, athenaCsv(result.columns, result.rows));
         }
+        return {
+          QueryExecution: {
+            QueryExecutionId: id,
+            Query: q.QueryString,
+            WorkGroup: q.WorkGroup,
+            ResultConfiguration: { OutputLocation: outputLocation },
+            Status: { State: 'SUCCEEDED' },
+          },
+        };
       };
+    case 'arn:aws:states:::states:startExecution.sync:2':
+      return options.startChild;
     case 'arn:aws:states:::sns:publish':
       return async (input) => {
         const message = input as { TopicArn: string; Subject?: string; Message: unknown };
@@ -146,7 +243,8 @@ function bindTask(
           path.join(dir, 'notifications.jsonl'),
           `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`,
         );
-        options.progress?.(`notification: ${message.Subject ?? ''}`);
+        const note = progressSink(options.progress, options.events);
+        note?.({ kind: 'note', level: 'detail', text: `notification: ${message.Subject ?? ''}` });
         return { MessageId: randomUUID() };
       };
     default:
@@ -156,10 +254,12 @@ function bindTask(
 
 /** The pipeline on a local lake (`--target local`): the synthesized definitions on local stand-ins. */
 export class LocalPipelineRunner implements PipelineRunner {
-  constructor(private readonly options: Omit<LocalRunOptions, 'input' | 'progress'>) {}
+  constructor(private readonly options: Omit<LocalRunOptions, 'input' | 'progress' | 'events'>) {}
 
-  run(request: RunRequest, progress: (line: string) => void): Promise<RunOutcome> {
-    return runLocal({ ...this.options, input: request, progress });
+  run(request: RunRequest, progress: Progress): Promise<RunOutcome> {
+    const plan = planOf(request);
+    if (plan) progress(plan);
+    return runLocal({ ...this.options, input: request, events: progress });
   }
 }
 
@@ -168,19 +268,18 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const templates = options.templates ?? synthesizeTemplates({ root: options.root, envName: options.envName });
   const pipeline = resolvePipeline(templates);
   const glue = options.glue ?? new LocalGlue(options.root);
+  const athena = new ExecutionAthena(pipeline, options.lake);
   try {
     // CloudFormation creates the tables in AWS; locally they are made from the same template.
     await createLocalTables(pipeline, options.lake, glue);
-    return await execute(pipeline, { ...options, glue });
+    return await execute(pipeline, { ...options, glue, athena });
   } finally {
+    athena.close();
     if (!options.glue) glue.close();
   }
 }
 
-async function execute(
-  pipeline: ResolvedPipeline,
-  options: LocalRunOptions & { readonly glue: LocalGlue },
-): Promise<LocalRunResult> {
+async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions & LocalServices): Promise<LocalRunResult> {
   const executionName = `local-${new Date()
     .toISOString()
     .replace(/[-:.TZ]/g, '')
@@ -195,48 +294,103 @@ async function execute(
   }
 }
 
-async function executeRegistered(
+/** What one execution (the entry one or a child) used of Step Functions' per-execution quotas. */
+export interface ExecutionQuota {
+  readonly name: string;
+  readonly stateMachine: string;
+  readonly events: number;
+  readonly largestPayloadBytes: number;
+  readonly exceeded?: { readonly code: string; readonly detail: string };
+}
+
+/** How an execution ended. */
+interface LocalExecutionEnd {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: Json;
+  readonly failure?: { readonly code: string; readonly detail: string };
+  readonly quota: ExecutionQuota;
+}
+
+/** The error a `startExecution.sync` Task fails with when its child execution fails (as in AWS). */
+class ChildExecutionFailed extends Error {
+  override readonly name = 'States.TaskFailed';
+}
+
+/**
+ * Runs one execution of a state machine of the app on the local stand-ins, counting its history
+ * and payloads against Step Functions' quotas (over one, it stops, as AWS stops it). A
+ * `states:startExecution.sync` Task runs its child execution the same way, awaited in-process.
+ */
+async function runExecution(
   pipeline: ResolvedPipeline,
-  options: LocalRunOptions & { readonly glue: LocalGlue },
-  executionName: string,
-  executionId: string,
-  executionArn: string,
-): Promise<LocalRunResult> {
-  const machine = new StateMachine(pipeline.definition as never, { validationOptions: { checkArn: false } });
-  const taskStates = Object.entries(
-    (pipeline.definition.States ?? {}) as Record<string, { Type: string; Retry?: unknown[] }>,
-  );
+  options: LocalRunOptions & LocalServices,
+  machine: { readonly name: string; readonly definition: Record<string, unknown> },
+  execution: { readonly name: string; readonly arn: string; readonly input: Json },
+  quotas: ExecutionQuota[],
+): Promise<LocalExecutionEnd> {
+  const stateMachine = new StateMachine(machine.definition as never, { validationOptions: { checkArn: false } });
+  const states = statesOf(machine.definition as never);
   const retryOverrides: Record<string, number> = {};
   if (options.retryIntervalMs !== undefined) {
-    for (const [name, state] of taskStates) if (state.Retry) retryOverrides[name] = options.retryIntervalMs;
+    for (const [name, state] of Object.entries(states)) {
+      if ((state as { Retry?: unknown[] }).Retry) retryOverrides[name] = options.retryIntervalMs;
+    }
   }
-  const execution = machine.run(options.input as never, {
+  const startChild = async (input: Json): Promise<Json> => {
+    const request = input as { StateMachineArn: string; Input?: Json; Name?: string };
+    const child = pipeline.stateMachines[request.StateMachineArn];
+    if (!child) throw new Error(`no state machine ${request.StateMachineArn} in the app`);
+    const name = request.Name ?? randomUUID();
+    const arn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${child.name}:${name}`;
+    const startDate = new Date().toISOString();
+    const end = await runExecution(pipeline, options, child, { name, arn, input: request.Input ?? {} }, quotas);
+    const described = {
+      ExecutionArn: arn,
+      StateMachineArn: child.arn,
+      Name: name,
+      Input: request.Input ?? {},
+      StartDate: startDate,
+      StopDate: new Date().toISOString(),
+      Status: end.status,
+    };
+    if (end.status !== 'SUCCEEDED') {
+      throw new ChildExecutionFailed(
+        JSON.stringify({ ...described, Error: end.failure?.code, Cause: end.failure?.detail }),
+      );
+    }
+    return { ...described, Output: end.output ?? null };
+  };
+  const running = stateMachine.run(execution.input as never, {
     overrides: {
-      taskResourceLocalHandlers: localTaskBindings(pipeline, options) as never,
+      taskResourceLocalHandlers: localTaskBindings(pipeline, { ...options, states, startChild }) as never,
       retryIntervalOverrides: retryOverrides,
     },
     context: {
       Execution: {
-        Id: executionArn,
-        Name: executionName,
+        Id: execution.arn,
+        Name: execution.name,
         StartTime: new Date().toISOString(),
-        Input: options.input,
+        Input: execution.input,
+      },
+      StateMachine: {
+        Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${machine.name}`,
+        Name: machine.name,
       },
     } as never,
   });
   // Step Functions' per-execution quotas, kept as AWS keeps them: over one, the execution stops.
-  const account = new ExecutionAccount(
-    (pipeline.definition.States ?? {}) as Record<string, { Type: string; Resource?: string }>,
-  );
-  const progress = followProgress(execution.eventLogs, options.progress, (event) => {
+  const account = new ExecutionAccount(machine.definition as never);
+  const emit = progressSink(options.progress, options.events);
+  const progress = followProgress(running.eventLogs, emit, options.lake, (event) => {
     const wasExceeded = account.exceeded;
     account.record(event);
-    if (!wasExceeded && account.exceeded) execution.abort();
+    if (!wasExceeded && account.exceeded) running.abort();
   });
-  let status: LocalRunResult['status'] = 'SUCCEEDED';
+  let status: LocalExecutionEnd['status'] = 'SUCCEEDED';
+  let output: Json;
   let failure: { code: string; detail: string } | undefined;
   try {
-    await execution.result;
+    output = await running.result;
   } catch (error) {
     status = 'FAILED';
     const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
@@ -247,9 +401,42 @@ async function executeRegistered(
     status = 'FAILED';
     failure = account.exceeded;
   }
-  options.progress?.(
-    `execution ${executionName}: ${account.events} of ${MAX_HISTORY_EVENTS} history events, largest payload ${account.largestPayloadBytes} of ${MAX_PAYLOAD_BYTES} bytes`,
+  const quota: ExecutionQuota = {
+    name: execution.name,
+    stateMachine: machine.name,
+    events: account.events,
+    largestPayloadBytes: account.largestPayloadBytes,
+    ...(account.exceeded ? { exceeded: account.exceeded } : {}),
+  };
+  quotas.push(quota);
+  emit?.({
+    kind: 'note',
+    level: 'detail',
+    text: `execution ${execution.name} (${machine.name}): ${account.events} of ${MAX_HISTORY_EVENTS} history events, largest payload ${account.largestPayloadBytes} of ${MAX_PAYLOAD_BYTES} bytes`,
+  });
+  return { status, output, failure, quota };
+}
+
+async function executeRegistered(
+  pipeline: ResolvedPipeline,
+  options: LocalRunOptions & LocalServices,
+  executionName: string,
+  executionId: string,
+  executionArn: string,
+): Promise<LocalRunResult> {
+  const entry = Object.values(pipeline.stateMachines).find((m) => m.definition === pipeline.definition);
+  const quotas: ExecutionQuota[] = [];
+  const end = await runExecution(
+    pipeline,
+    options,
+    { name: entry?.name ?? 'txlake-local', definition: pipeline.definition },
+    { name: executionName, arn: executionArn, input: options.input },
+    quotas,
   );
+  let failure = end.failure;
+  // An execution stopped by a quota: that is the run's error, whichever execution it was.
+  const exceeded = quotas.find((q) => q.exceeded)?.exceeded;
+  if (exceeded) failure = exceeded;
   const store = new FsObjectStore(options.lake);
   const records: RunRecord[] = [];
   for (const entry of await store.list('staging', runRecordsPrefix(executionId))) {
@@ -259,17 +446,25 @@ async function executeRegistered(
   records.sort(byIngestDate);
   return {
     executionId,
-    status,
+    status: end.status,
     records,
-    quota: { events: account.events, largestPayloadBytes: account.largestPayloadBytes },
-    ...(failure && (account.exceeded || records.every((r) => r.status !== 'FAILED')) ? { error: failure } : {}),
+    quota: {
+      events: Math.max(...quotas.map((q) => q.events)),
+      largestPayloadBytes: Math.max(...quotas.map((q) => q.largestPayloadBytes)),
+      executions: quotas,
+    },
+    ...(failure && (exceeded || records.every((r) => r.status !== 'FAILED')) ? { error: failure } : {}),
   };
 }
 
-/** One progress line per state, with the date being processed and the time it took. */
+/**
+ * Reports each state's end, with the date being processed and the time it took, and each date's
+ * run record once a Record… state has written it (read from the lake, as the CLI reads it).
+ */
 async function followProgress(
   events: AsyncGenerator<unknown>,
-  print: ((line: string) => void) | undefined,
+  emit: Progress | undefined,
+  lake: string,
   onEvent: (event: LocalExecutionEvent) => void,
 ): Promise<void> {
   const entered = new Map<string, number>();
@@ -283,25 +478,41 @@ async function followProgress(
       Error?: string;
       error?: string;
     };
-    if (!print || !event.state) continue;
+    if (!emit || !event.state) continue;
     const name = event.state.name;
     if (event.type === 'StateEntered') {
       entered.set(name, event.timestamp ?? Date.now());
+      emit({ kind: 'entered', date: date || undefined, state: name });
       continue;
     }
-    const seconds = ((event.timestamp ?? Date.now()) - (entered.get(name) ?? Date.now())) / 1000;
+    const at = event.timestamp ?? Date.now();
+    const seconds = (at - (entered.get(name) ?? Date.now())) / 1000;
     if (event.type === 'StateExited') {
-      const current = (event.state.output as { current?: { ingest_date?: string } } | undefined)?.current;
-      if (current?.ingest_date) date = current.ingest_date;
-      print(`${date || '-'.padEnd(10)} ${name.padEnd(16)} ok      ${seconds.toFixed(2)}s`);
+      const output = event.state.output as { execution_id?: unknown; current?: { ingest_date?: string } } | undefined;
+      if (output?.current?.ingest_date) date = output.current.ingest_date;
+      emit({ kind: 'state', date: date || undefined, state: name, outcome: 'ok', seconds, at });
+      if (RECORD_STATES.has(name) && date && typeof output?.execution_id === 'string') {
+        const record = recordedRun(lake, output.execution_id, date);
+        if (record) emit({ kind: 'date', record });
+      }
     } else if (event.type === 'StateFailed') {
-      print(
-        `${date || '-'.padEnd(10)} ${name.padEnd(16)} failed  ${seconds.toFixed(2)}s ${event.Error ?? event.error ?? ''}`,
-      );
+      const detail = event.Error ?? event.error ?? '';
+      emit({ kind: 'state', date: date || undefined, state: name, outcome: 'failed', seconds, at, detail });
     } else if (event.type === 'StateRetried') {
-      print(`${date || '-'.padEnd(10)} ${name.padEnd(16)} retry   ${seconds.toFixed(2)}s`);
+      emit({ kind: 'state', date: date || undefined, state: name, outcome: 'retry', seconds, at });
     } else if (event.type === 'StateCaught') {
-      print(`${date || '-'.padEnd(10)} ${name.padEnd(16)} caught  ${seconds.toFixed(2)}s`);
+      emit({ kind: 'state', date: date || undefined, state: name, outcome: 'caught', seconds, at });
     }
+  }
+}
+
+/** The run record a Record… state wrote for a date (read at once: the state has ended). */
+function recordedRun(lake: string, executionId: string, date: string): RunRecord | undefined {
+  try {
+    return JSON.parse(
+      readFileSync(localPath(lake, `s3://staging/${runRecordKey(executionId, date)}`), 'utf8'),
+    ) as RunRecord;
+  } catch {
+    return undefined;
   }
 }

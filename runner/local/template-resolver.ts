@@ -28,8 +28,10 @@ export interface CfnTemplate {
 
 /** What local mode needs from the synthesized app, with every token resolved to a local value. */
 export interface ResolvedPipeline {
-  /** The state machine definition (ASL), exactly as deployed but for ARNs and names. */
+  /** The entry state machine's definition (ASL), exactly as deployed but for ARNs and names. */
   readonly definition: Record<string, unknown>;
+  /** Every state machine of the app by ARN (the entry and the ones it starts). */
+  readonly stateMachines: Record<string, ResolvedStateMachine>;
   /** Lambda steps by function ARN: the handler module and its environment. */
   readonly functions: Record<string, { readonly handlerName: string; readonly environment: Record<string, string> }>;
   /** Glue jobs by name: the script, its package directory (`--extra-py-files`) and default arguments. */
@@ -41,6 +43,13 @@ export interface ResolvedPipeline {
   readonly tables: ResolvedTable[];
   /** Where the Athena workgroup writes query results (`s3://…/`). */
   readonly athenaOutputLocation: string;
+}
+
+/** A state machine of the app. */
+export interface ResolvedStateMachine {
+  readonly name: string;
+  readonly arn: string;
+  readonly definition: Record<string, unknown>;
 }
 
 /** A column of a lake table, its type in Glue (Hive) notation: `bigint`, `timestamp`, `array<string>`, … */
@@ -189,6 +198,8 @@ export class TemplateResolver {
         return String(props.Name);
       case 'AWS::SNS::Topic':
         return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}`;
+      case 'AWS::StepFunctions::StateMachine':
+        return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${String(props.StateMachineName ?? id)}`;
       default:
         return id;
     }
@@ -223,10 +234,25 @@ function functionName(id: string, r: CfnResource): string {
 /** Resolves the synthesized app into what the local runner executes. */
 export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipeline {
   const resolver = new TemplateResolver(templates);
-  const machines = resolver.ofType('AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
-  const definitionString = resolver.resolve(machines[0][1].Properties?.DefinitionString ?? null);
-  const definition = JSON.parse(String(definitionString)) as Record<string, unknown>;
+  const stateMachines: Record<string, ResolvedStateMachine> = {};
+  for (const [id, r] of resolver.ofType('AWS::StepFunctions::StateMachine')) {
+    const arn = String(resolver.resolve({ Ref: id }));
+    const definitionString = resolver.resolve(r.Properties?.DefinitionString ?? null);
+    stateMachines[arn] = {
+      name: arn.split(':').pop() ?? id,
+      arn,
+      definition: JSON.parse(String(definitionString)) as Record<string, unknown>,
+    };
+  }
+  // The entry is the one state machine no other one starts.
+  const started = new Set(
+    Object.values(stateMachines).flatMap(
+      (m) => JSON.stringify(m.definition).match(/arn:aws:states:[^"]*:stateMachine:[^"]+/g) ?? [],
+    ),
+  );
+  const entries = Object.values(stateMachines).filter((m) => !started.has(m.arn));
+  if (entries.length !== 1) throw new Error(`expected one entry state machine, found ${entries.length}`);
+  const definition = entries[0].definition;
 
   const functions: ResolvedPipeline['functions'] = {};
   for (const [id, r] of resolver.ofType('AWS::Lambda::Function')) {
@@ -264,7 +290,7 @@ export function resolvePipeline(templates: readonly CfnTemplate[]): ResolvedPipe
   );
   const athenaOutputLocation = workgroups[0]?.WorkGroupConfiguration?.ResultConfiguration?.OutputLocation;
   if (!athenaOutputLocation) throw new Error('the app defines no Athena workgroup with a result location');
-  return { definition, functions, jobs, tables, athenaOutputLocation };
+  return { definition, stateMachines, functions, jobs, tables, athenaOutputLocation };
 }
 
 interface IcebergTableTemplate {

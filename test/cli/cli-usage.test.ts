@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { expectUsageError, ROOT, txlake } from '../helpers/cli';
@@ -13,9 +13,11 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout, nothing c
   writeFileSync(file, 'TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n');
   const notADir = path.join(lake, '..', `plain-file-${path.basename(lake)}`);
   writeFileSync(notADir, 'x');
+  const emptyDir = path.join(lake, '..', `empty-${path.basename(lake)}`);
+  mkdirSync(emptyDir);
 
   const cases: [string, string[], RegExp][] = [
-    ['no command', [], /missing command: land, run, backfill or balance-history/],
+    ['no command', [], /missing command: land, run, backfill, balance-history, report, runs or maintain/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['unknown flag', ['run', '--date', '2024-01-16', '--colour'], /unknown option '--colour'/],
     ['missing --date', ['run'], /required option '--date <date>' not specified/],
@@ -51,7 +53,8 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout, nothing c
       ['run', '--date', '2024-01-16', '--target', 'aws', '--max-quarantine-ratio', '0.2'],
       /--max-quarantine-ratio applies to local runs/,
     ],
-    ['land on aws', ['land', file, '--date', '2024-01-16', '--target', 'aws'], /land works on a local lake/],
+    ['land an empty directory', ['land', emptyDir, '--date', '2024-01-16'], /no files in directory /],
+    ['runs since no date', ['runs', '--since', 'last-week'], /"last-week" is not a date YYYY-MM-DD/],
   ];
 
   test.each(cases)('%s', async (_name, args, message) => {

@@ -1,7 +1,17 @@
 import * as fc from 'fast-check';
 import { PipelineError } from '../../core/errors';
-import { addDays, dateInZone, isCalendarDate } from '../../core/calendar';
-import { dateRange, MAX_DATES_PER_RUN, resolveRun, sanitizeId, type ResolveContext } from '../../core/run-plan';
+import { addDays, dateInZone, isCalendarDate, localTimeExists } from '../../core/calendar';
+import {
+  batchRun,
+  dateRange,
+  executionPlan,
+  inputDates,
+  MAX_DATES_PER_RUN,
+  resolveRun,
+  sanitizeId,
+  SCHEDULE_LOCAL_TIME,
+  type ResolveContext,
+} from '../../core/run-plan';
 
 const ctx = (over: Partial<ResolveContext> = {}): ResolveContext => ({
   executionName: 'exec-1',
@@ -200,11 +210,13 @@ describe('resolveRun: schedule tick and empty input (previous day in the schedul
   });
 
   test('DST changes: spring forward (2024-03-31) and fall back (2024-10-27)', () => {
-    // 02:00 does not exist on 2024-03-31 in Zurich; the tick fires at 01:00Z (03:00 CEST).
+    // 02:00 does not exist on 2024-03-31 in Zurich (EventBridge Scheduler skips that tick); a
+    // start on the 31st still means the 30th.
     expect(tick('2024-03-31T01:00:00Z')).toEqual(['2024-03-30']);
     expect(tick('2024-03-30T23:00:00Z')).toEqual(['2024-03-30']); // 00:00 CET on the 31st
     expect(tick('2024-03-31T21:59:59Z')).toEqual(['2024-03-30']); // 23:59:59 CEST on the 31st
-    expect(tick('2024-03-31T22:00:00Z')).toEqual(['2024-03-31']); // 00:00 CEST on 1 April
+    // On 1 April the 31st is due, and the 30th too: its 02:00 tick did not exist.
+    expect(tick('2024-03-31T22:00:00Z')).toEqual(['2024-03-30', '2024-03-31']); // 00:00 CEST on 1 April
     // 02:00 happens twice on 2024-10-27 (00:00Z CEST and 01:00Z CET): both are the 27th.
     expect(tick('2024-10-27T00:00:00Z')).toEqual(['2024-10-26']);
     expect(tick('2024-10-27T01:00:00Z')).toEqual(['2024-10-26']);
@@ -283,5 +295,103 @@ describe('helpers', () => {
     expect(resolveRun({ date: '2024-01-16' }, ctx({ executionName: 'my exec/1' })).run_ids).toEqual([
       '2024-01-16_my-exec-1',
     ]);
+  });
+});
+
+describe('the execution plan: monthly batches', () => {
+  test('a backfill becomes one batch per calendar month, in order, every date once', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('2000-01-01'), max: new Date('2090-01-01'), noInvalidDate: true }),
+        fc.integer({ min: 0, max: MAX_DATES_PER_RUN - 1 }),
+        (start, span) => {
+          const from = start.toISOString().slice(0, 10);
+          const run = resolveRun({ from, to: addDays(from, span) }, ctx());
+          const plan = executionPlan(run);
+          expect(plan.batches.flat()).toEqual(run.dates);
+          expect(plan.count).toBe(plan.batches.length);
+          for (const batch of plan.batches) {
+            expect(batch.length).toBeLessThanOrEqual(31);
+            expect(new Set(batch.map((d) => d.slice(0, 7))).size).toBe(1);
+          }
+          const months = plan.batches.map((b) => b[0].slice(0, 7));
+          expect(new Set(months).size).toBe(months.length);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  test('ten years of dates are 120 batches, a payload far below 256 KB', () => {
+    const plan = executionPlan(resolveRun({ from: '2015-01-01', to: '2024-12-31' }, ctx()));
+    expect(plan.count).toBe(120);
+    expect(Buffer.byteLength(JSON.stringify(plan))).toBeLessThan(64 * 1024);
+  });
+
+  test('a batch run skips the finished dates; its run ids are the entry execution’s', () => {
+    const batch = { execution_id: 'bf', lease_holder: 'arn:bf', dates: ['2024-01-30', '2024-01-31'] };
+    expect(batchRun(batch, new Set(['2024-01-30']))).toEqual({
+      execution_id: 'bf',
+      lease_holder: 'arn:bf',
+      dates: ['2024-01-31'],
+      run_ids: ['2024-01-31_bf'],
+      count: 1,
+      index: 0,
+    });
+  });
+});
+
+describe('the nightly schedule across daylight-saving changes', () => {
+  const tick = (iso: string) => ({ scheduled_time: iso });
+  const zurich = ctx({ timeZone: 'Europe/Zurich' });
+
+  test('02:00 does not exist on the last Sunday of March in Zurich: the next night also runs the skipped date', () => {
+    expect(localTimeExists('2024-03-31', 2, 0, 'Europe/Zurich')).toBe(false);
+    expect(localTimeExists('2024-03-30', 2, 0, 'Europe/Zurich')).toBe(true);
+    // Monday 2024-04-01 02:00 CEST: Sunday's tick was skipped, so Saturday comes too.
+    expect(resolveRun(tick('2024-04-01T00:00:00Z'), zurich).dates).toEqual(['2024-03-30', '2024-03-31']);
+    // The nights around it process their previous day only.
+    expect(resolveRun(tick('2024-03-30T01:00:00Z'), zurich).dates).toEqual(['2024-03-29']);
+    expect(resolveRun(tick('2024-04-02T00:00:00Z'), zurich).dates).toEqual(['2024-04-01']);
+    expect(inputDates(tick('2024-04-01T00:00:00Z'), undefined, 'Europe/Zurich')).toEqual({
+      from: '2024-03-30',
+      to: '2024-03-31',
+    });
+  });
+
+  test('02:00 happens twice in October (one tick) and every day exists in UTC: one date per night', () => {
+    expect(localTimeExists('2024-10-27', 2, 0, 'Europe/Zurich')).toBe(true);
+    expect(resolveRun(tick('2024-10-28T01:00:00Z'), zurich).dates).toEqual(['2024-10-27']);
+    expect(resolveRun(tick('2024-03-11T02:00:00Z'), ctx()).dates).toEqual(['2024-03-10']);
+  });
+
+  test('over a year of nights in a zone with DST, every date is processed exactly once', () => {
+    for (const timeZone of ['Europe/Zurich', 'America/New_York', 'Australia/Sydney', 'UTC']) {
+      const local = new Intl.DateTimeFormat('sv-SE', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      });
+      const processed: string[] = [];
+      for (let day = '2024-01-02'; day <= '2025-01-01'; day = addDays(day, 1)) {
+        // The scheduler's tick: the instant that reads 02:00 on `day` (none when DST skips it).
+        const wanted = `${day} 02:00`;
+        const base = Date.parse(`${day}T02:00:00Z`);
+        let tickAt: Date | undefined;
+        for (let hours = -14; hours <= 14 && !tickAt; hours++) {
+          const candidate = new Date(base - hours * 3_600_000);
+          if (local.format(candidate) === wanted) tickAt = candidate;
+        }
+        expect(tickAt === undefined).toBe(
+          !localTimeExists(day, SCHEDULE_LOCAL_TIME.hour, SCHEDULE_LOCAL_TIME.minute, timeZone),
+        );
+        if (tickAt) processed.push(...resolveRun({ scheduled_time: tickAt.toISOString() }, ctx({ timeZone })).dates);
+      }
+      expect(processed).toEqual(dateRange('2024-01-01', '2024-12-31'));
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { REQUIRED_COLUMNS } from '../../core/contract';
+import { TABLES } from '../../core/lake-layout';
 import { type LocalRunResult, runLocal, type TaskWrapper } from '../../runner/local/local-runner';
 import { type CfnTemplate, synthesizeTemplates } from '../../runner/local/template-resolver';
 import { ROOT, sharedLocalGlue } from '../helpers/cli';
@@ -125,7 +126,7 @@ const TRANSIENT: [string, string, number][] = [
   ['TransformRows', 'Glue.ConcurrentRunsExceededException', 2],
   ['QualityGate', 'Lambda.TooManyRequestsException', 1],
   ['PublishTables', 'Glue.ThrottlingException', 2],
-  ['RefreshGold', 'Athena.TooManyRequestsException', 1],
+  ['RefreshGoldChunk', 'Athena.TooManyRequestsException', 1],
   ['PublishGold', 'Glue.InternalServiceException', 2],
   ['BalanceReport', 'Athena.InternalServerException', 2],
   ['Publish', 'Lambda.Unknown', 2],
@@ -180,18 +181,18 @@ const PERMANENT: FailureCase[] = [
   { state: 'TransformRows', error: 'States.TaskFailed', times: 1, afterPublish: false },
   { state: 'QualityGate', error: 'Txlake.Broken', times: 1, afterPublish: false },
   { state: 'PublishTables', error: 'States.TaskFailed', times: 1, afterPublish: false },
-  { state: 'RefreshGold', error: 'Txlake.Broken', times: 1, afterPublish: true },
+  { state: 'RefreshGoldChunk', error: 'Txlake.Broken', times: 1, afterPublish: true },
   { state: 'PublishGold', error: 'Txlake.Broken', times: 1, afterPublish: true },
   { state: 'BalanceReport', error: 'Txlake.Broken', times: 1, afterPublish: true },
   { state: 'Publish', error: 'Txlake.Broken', times: 1, afterPublish: true },
-  { state: 'RecordSucceeded', error: 'Txlake.Broken', times: 1, afterPublish: true, afterFiles: true },
 ];
-/** The states after the quality gate: a failure there goes through RestoreTables. */
-const AFTER_GATE = ['PublishTables', 'RefreshGold', 'PublishGold', 'BalanceReport', 'Publish', 'RecordSucceeded'];
+/** The states after the quality gate and before the commit: a failure there goes through RestoreTables. */
+const AFTER_GATE = ['PublishTables', 'RefreshGoldChunk', 'PublishGold', 'BalanceReport', 'Publish'];
 const EXHAUSTED: FailureCase[] = [
   { state: 'ValidateLanding', error: 'Lambda.TooManyRequestsException', times: 4, afterPublish: false },
   { state: 'TransformRows', error: 'Glue.ThrottlingException', times: 4, afterPublish: false },
-  { state: 'RefreshGold', error: 'Athena.TooManyRequestsException', times: 4, afterPublish: true },
+  // The Map of the refresh retries as a whole: its one chunk is run four times.
+  { state: 'RefreshGoldChunk', error: 'Athena.TooManyRequestsException', times: 4, afterPublish: true },
 ];
 
 describe.each([
@@ -283,5 +284,65 @@ describe('a data error (quality gate) is never retried', () => {
     expect(await publishedState(lake)).toEqual(published);
     const added = notifications(lake).slice(notifiedBefore);
     expect(added.map((n) => n.Subject)).toEqual([expect.stringContaining(`FAILED ${D_GATE} QUALITY_GATE_FAILED`)]);
+  });
+});
+
+describe('a failure after the date committed (its Publish step done) records the date SUCCEEDED', () => {
+  const committed = tempLake();
+  let plan: FaultPlan;
+  let result: LocalRunResult;
+
+  beforeAll(async () => {
+    landD1(committed);
+    plan = new FaultPlan({ RecordSucceeded: { error: 'Txlake.Broken', times: 1 } });
+    result = await execute(committed, { date: D1 }, plan);
+  });
+
+  test('RecordCommitted records SUCCEEDED with the counts of the clean run; nothing is restored or notified', async () => {
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.records.map((r) => [r.ingest_date, r.status, r.error])).toEqual([[D1, 'SUCCEEDED', undefined]]);
+    expect(result.records[0].rows).toEqual(clean.records[0].rows);
+    // The record names the snapshots the date committed, like a record written by RecordSucceeded.
+    expect(Object.keys(result.records[0].snapshots ?? {}).sort()).toEqual(Object.values(TABLES).sort());
+    expect(plan.calls('RecordSucceeded')).toBe(1);
+    expect(plan.calls('RecordCommitted')).toBe(1);
+    expect(plan.calls('RestoreTables')).toBe(0);
+    expect(plan.calls('RecordFailed')).toBe(0);
+    expect(notifications(committed)).toEqual([]);
+    expect(await contentState(committed, [result.records[0].run_id])).toEqual(cleanContent);
+  });
+});
+
+describe('RefreshGold retried after a partial write succeeds: each attempt writes to a fresh target', () => {
+  const partial = tempLake();
+  const plan = new FaultPlan({});
+  const targets: string[] = [];
+  let result: LocalRunResult;
+
+  beforeAll(async () => {
+    landD1(partial);
+    // The first attempt writes its output, then fails as Athena may after a partial UNLOAD.
+    const wrapTask: TaskWrapper = async (state, input, invoke) => {
+      if (state !== 'RefreshGoldChunk') return plan.wrap(state, input, invoke);
+      targets.push(/TO 's3:\/\/staging\/([^']+)'/.exec((input as { QueryString: string }).QueryString)![1]);
+      const output = await plan.wrap(state, input, invoke);
+      if (targets.length === 1) {
+        const error = new Error('Athena failed after writing part of its output');
+        error.name = 'Athena.InternalServerException';
+        throw error;
+      }
+      return output;
+    };
+    result = await execute(partial, { date: D1 }, plan, wrapTask);
+  });
+
+  test('the retry wrote to another target and the date ends as a clean run', async () => {
+    expect(result.records.map((r) => [r.ingest_date, r.status])).toEqual([[D1, 'SUCCEEDED']]);
+    expect(targets).toHaveLength(2);
+    expect(targets[0]).not.toEqual(targets[1]);
+    for (const target of targets)
+      expect(target).toMatch(new RegExp(`^gold-refresh/${D1}_[^/]+/2024-01-[0-9a-f-]{36}/$`));
+    expect(plan.calls('RestoreTables')).toBe(0);
+    expect(await contentState(partial, [result.records[0].run_id])).toEqual(cleanContent);
   });
 });

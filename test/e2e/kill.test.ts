@@ -113,6 +113,8 @@ interface KillResult {
   /** The last progress line printed before the kill. */
   readonly lastLine: string;
   readonly exit: { code: number | null; signal: NodeJS.Signals | null };
+  /** The run's last output lines (why a run that ended on its own ended). */
+  readonly tail: string;
   /** The lock file's content after the kill (undefined: no lock file). */
   readonly lock?: string;
   readonly lockPidAlive: boolean;
@@ -127,7 +129,7 @@ const progressOf = (cli: CliProcess): string[] => cli.lines.filter((l) => l.star
 
 async function runClean(lake: string, date: string): Promise<CleanRun> {
   const started = Date.now();
-  const cli = spawnCli(['run', '--date', date, '--lake', lake, '--json']);
+  const cli = spawnCli(['run', '--date', date, '--lake', lake, '--json', '--verbose']);
   spawned.push(cli.pid);
   const exit = await within(cli.exited, RUN_TIMEOUT_MS, `the run on ${lake} did not end within ${RUN_TIMEOUT_MS} ms`);
   const groupGone = await waitGroupGone(cli.pid, 20_000);
@@ -160,7 +162,8 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
 
   /** Runs D2 on the real lake and SIGKILLs the whole group when `arm` calls `kill`. */
   async function runAndKill(point: string, arm: (cli: CliProcess, kill: () => void) => void): Promise<KillResult> {
-    const cli = spawnCli(['run', '--date', D2, '--lake', lake, '--json']);
+    // --verbose: a progress line per state, the kill points below wait for.
+    const cli = spawnCli(['run', '--date', D2, '--lake', lake, '--json', '--verbose']);
     spawned.push(cli.pid);
     let killedAfterMs: number | undefined;
     let lastLine = '';
@@ -189,6 +192,7 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       killedAfterMs,
       lastLine,
       exit,
+      tail: cli.lines.slice(-8).join('\n'),
       lock,
       lockPidAlive: lock !== undefined && pidAlive(Number(lock)),
       groupGone,
@@ -320,8 +324,11 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
       if (k.killedAfterMs === undefined) {
         // Only the random point, or (f) — whose window (the record step, tens of ms) can close
         // before the kill lands — may fall after the end of the run: then it simply succeeded.
-        expect(k.point).toMatch(/^\((e|f)\)/);
-        expect(k.exit.code).toBe(0);
+        expect({ point: k.point, code: k.exit.code, tail: k.tail }).toEqual({
+          point: expect.stringMatching(/^\((e|f)\)/),
+          code: 0,
+          tail: k.tail,
+        });
         expect(k.lock).toBeUndefined();
         return;
       }

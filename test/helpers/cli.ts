@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { main } from '../../cli/program';
 import { LocalGlue } from '../../runner/local/local-glue';
+import { GLUE_SOCKETS_ENV } from '../global/glue-hosts';
 
 // Lakes come from ./lake; re-exported for the tests that import it from here (test/tools/generate.test.ts).
 export { tempLake } from './lake';
@@ -16,14 +17,19 @@ export interface CliResult {
 
 /**
  * The local Glue service of this test file: the in-process runs of a file share one Spark session
- * (as the runs of one execution do), stopped after the file's tests.
+ * (as the runs of one execution do). Under jest's global set-up (test/global) that session is a
+ * long-lived host per jest worker, shared with the worker's other test files (each run still gets a
+ * new session of it, and nothing cached carries over); the file only disconnects after its tests.
  */
 let sharedGlue: LocalGlue | undefined;
 afterAll(() => {
   sharedGlue?.close();
   sharedGlue = undefined;
 });
-export const sharedLocalGlue = (): LocalGlue => (sharedGlue ??= new LocalGlue(ROOT));
+export const sharedLocalGlue = (): LocalGlue => {
+  const dir = process.env[GLUE_SOCKETS_ENV];
+  return (sharedGlue ??= new LocalGlue(ROOT, dir ? { dir, key: process.env.JEST_WORKER_ID ?? '1' } : undefined));
+};
 
 /** Runs the real CLI entry (`main`) in-process, capturing its streams. */
 export async function txlake(args: string[], cwd: string = ROOT): Promise<CliResult> {
@@ -45,6 +51,24 @@ export async function txlake(args: string[], cwd: string = ROOT): Promise<CliRes
 }
 
 /** The `--json` output of `txlake run` and `txlake backfill` (SPEC §5): one record per date. */
+/** The real CLI entry in-process with the given environment variables (no shared local Glue). */
+export async function txlakeWithEnv(args: string[], env: Readonly<Record<string, string>>): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env,
+    cwd: ROOT,
+    root: ROOT,
+  });
+  return { code, stdout, stderr };
+}
+
 export interface RunSummary {
   runs: {
     ingest_date: string;
@@ -73,11 +97,13 @@ export interface StartedCli {
 
 /**
  * Starts `node bin/txlake.js …` in a child process of its own (not in-process like {@link txlake}),
- * so a test can act while the run is going on. (For SIGKILLing a run's whole process group, see
- * spawnCli in ./kill.)
+ * so a test can act while the run is going on. `run` and `backfill` get `--verbose`: a progress line
+ * per state, for {@link StartedCli.onStderr} to wait for. (For SIGKILLing a run's whole process
+ * group, see spawnCli in ./kill.)
  */
 export function startCli(args: string[]): StartedCli {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'txlake.js'), ...args], {
+  const verbose = ['run', 'backfill'].includes(args[0]) && !args.includes('--verbose') ? ['--verbose'] : [];
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'txlake.js'), ...args, ...verbose], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

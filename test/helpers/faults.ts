@@ -57,9 +57,13 @@ export class FaultPlan {
     return this.invocations.filter((i) => i.state === state).length;
   }
 
-  /** Invocations (other than ResolveRun, which gets the whole date range) that concern `date`. */
+  /**
+   * Invocations that concern `date`, other than those given a whole range or batch of dates
+   * (ResolveRun, ProcessDates and ResolveBatch).
+   */
   touching(date: string): Invocation[] {
-    return this.invocations.filter((i) => i.state !== 'ResolveRun' && JSON.stringify(i.input).includes(date));
+    const planning = new Set(['ResolveRun', 'ProcessDates', 'ResolveBatch']);
+    return this.invocations.filter((i) => !planning.has(i.state) && JSON.stringify(i.input).includes(date));
   }
 }
 

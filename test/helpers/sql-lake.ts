@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import contract from '../../contract/transactions.v1.json';
+import { FULL_REBUILD_READ_MONTH, goldRefreshParameters } from '../../core/gold-plan';
 import { GOLD_REFRESH_PREFIX } from '../../core/lake-layout';
 import { directoryTable, LocalAthena, type LocalTable, quarterParameters } from '../../runner/local/local-athena';
 
@@ -103,11 +104,18 @@ export function table(name: TableName, dir: string): LocalTable {
   );
 }
 
-export function readSql(file: string): string {
+/**
+ * The staging key prefix the tests' gold refresh writes to when they name none (the deployment
+ * gives each refresh query a target of its own under GOLD_REFRESH_PREFIX).
+ */
+export const TEST_GOLD_REFRESH_TARGET = `${GOLD_REFRESH_PREFIX}test/`;
+
+/** `sql/<file>` with the deployment placeholders filled: the tests' bucket and gold refresh target. */
+export function readSql(file: string, goldRefreshTarget = TEST_GOLD_REFRESH_TARGET): string {
   const text = fs.readFileSync(path.join(__dirname, '..', '..', 'sql', file), 'utf8');
   return text
     .replace(/\{\{STAGING_BUCKET\}\}/g, STAGING_BUCKET)
-    .replace(/\{\{GOLD_REFRESH_PREFIX\}\}/g, GOLD_REFRESH_PREFIX);
+    .replace(/\{\{GOLD_REFRESH_TARGET\}\}/g, goldRefreshTarget);
 }
 
 /** s3://STAGING_BUCKET/key → <root>/key; anything else is an error. */
@@ -121,23 +129,38 @@ export function resolverFor(root: string): (uri: string) => string {
 
 /**
  * The gold refresh: gold_monthly_balances.sql over the silver table `<root>/silver/transactions`
- * from `fromMonth` on, UNLOADed under `staging`. Returns the directory of the refreshed gold partitions.
+ * for the months `fromMonth` .. `toMonth` ('9999-12': through the tail partition, as one query),
+ * UNLOADed to `target` under `staging`. Returns the directory of the refreshed gold partitions.
+ * A full rebuild (all of silver, no opening balances) unless `gold` names the current gold
+ * directory: then incremental, reading silver from `fromMonth` on and gold's month before it.
  */
 export async function refreshGold(
   root: string,
   fromMonth: string,
   staging = path.join(root, 'staging'),
+  {
+    toMonth = '9999-12',
+    target = TEST_GOLD_REFRESH_TARGET,
+    gold,
+  }: { toMonth?: string; target?: string; gold?: string } = {},
 ): Promise<string> {
   const athena = await LocalAthena.create({
-    tables: [table('silver_transactions', path.join(root, 'silver', 'transactions'))],
+    tables: [
+      table('silver_transactions', path.join(root, 'silver', 'transactions')),
+      table('gold_monthly_balances', gold ?? path.join(root, 'no-gold')),
+    ],
     resolveUri: resolverFor(staging),
   });
   try {
-    await athena.execute(readSql('gold_monthly_balances.sql'), [fromMonth]);
+    const readFrom = gold === undefined ? FULL_REBUILD_READ_MONTH : fromMonth;
+    await athena.execute(
+      readSql('gold_monthly_balances.sql', target),
+      goldRefreshParameters(readFrom, fromMonth, toMonth),
+    );
   } finally {
     athena.close();
   }
-  return path.join(staging, GOLD_REFRESH_PREFIX);
+  return path.join(staging, target);
 }
 
 /** Runs `fn` on a LocalAthena whose gold_monthly_balances table is `goldDir`. */

@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CONTRACT } from '../../core/contract';
 import { readProjectContext } from '../../core/environments';
+import { statesOf } from '../../runner/local/execution-quota';
 import { type CfnTemplate, resolvePipeline } from '../../runner/local/template-resolver';
 import { addTxlakeStacks } from '../../lib/txlake-app';
 import * as path from 'node:path';
@@ -342,12 +343,36 @@ describe('pipeline stack', () => {
 
   describe('state machine', () => {
     const resolved = resolvePipeline([storage.toJSON() as CfnTemplate, pipeline.toJSON() as CfnTemplate]);
-    const states = (resolved.definition as { States: Record<string, Record<string, unknown>> }).States;
+    const entry = (resolved.definition as { States: Record<string, Record<string, unknown>> }).States;
+    const batches = Object.values(resolved.stateMachines).find((m) => m.name === 'txlake-dev-dates');
+    const states = statesOf(batches?.definition as never) as unknown as Record<string, Record<string, unknown>>;
 
-    test('resolve, then per date: validate → Glue write (.sync) → gate → Glue publish → gold → files → record', () => {
+    test('the entry resolves the run into monthly batches and starts one child execution per batch, in order', () => {
+      expect(
+        Object.values(resolved.stateMachines)
+          .map((m) => m.name)
+          .sort(),
+      ).toEqual(['txlake-dev-dates', 'txlake-dev-pipeline']);
+      expect(entry.ResolveRun.Next).toBe('MoreBatches');
+      expect(entry.ProcessDates.Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
+      expect((entry.ProcessDates.Parameters as { StateMachineArn: string }).StateMachineArn).toBe(batches?.arn);
+      expect((entry.ProcessDates.Parameters as { Input: Record<string, string> }).Input).toMatchObject({
+        'execution_id.$': '$.execution_id',
+        'lease_holder.$': '$$.Execution.Id',
+        'dates.$': 'States.ArrayGetItem($.batches, $.index)',
+      });
+      // A failed batch fails the entry execution at ProcessDates: a redrive starts that batch again.
+      expect(entry.ProcessDates.Catch).toBeUndefined();
+      expect(entry.ProcessDates.Next).toBe('NextBatch');
+      expect(entry.NextBatch.Next).toBe('MoreBatches');
+      expect(entry.MoreBatches.Default).toBe('ReleaseLease');
+      expect(entry.ReleaseLease.Next).toBe('AllDatesDone');
+    });
+
+    test('a batch: confirm the lease, then per date: validate → Glue write (.sync) → gate → Glue publish → gold → files → record', () => {
       const jobMode = (state: string): unknown =>
         (states[state].Parameters as { Arguments: Record<string, unknown> }).Arguments['--job_mode'];
-      expect(states.ResolveRun.Next).toBe('MoreDates');
+      expect(states.ResolveBatch.Next).toBe('MoreDates');
       expect(states.NextDate.Next).toBe('ValidateLanding');
       expect(states.TransformRows.Resource).toBe('arn:aws:states:::glue:startJobRun.sync');
       expect(jobMode('TransformRows')).toBe('transform');
@@ -355,7 +380,9 @@ describe('pipeline stack', () => {
       expect(states.QualityGate.Next).toBe('PublishTables');
       expect(jobMode('PublishTables')).toBe('publish');
       expect(states.PublishTables.Next).toBe('GoldChanged');
-      expect(states.RefreshGold.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+      expect(states.RefreshGold.Type).toBe('Map');
+      expect(states.RefreshGold.ItemsPath).toBe('$.current.gate.gold.chunks');
+      expect(states.RefreshGoldChunk.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
       expect(states.RefreshGold.Next).toBe('PublishGold');
       expect(jobMode('PublishGold')).toBe('publish-gold');
       expect(states.PublishGold.Next).toBe('BalanceReport');
@@ -363,9 +390,22 @@ describe('pipeline stack', () => {
       expect(states.BalanceReport.Next).toBe('Publish');
       expect(states.Publish.Next).toBe('RecordSucceeded');
       expect(states.RecordSucceeded.Next).toBe('Advance');
-      // The lease is released whether the run ends well or not.
-      expect(states.MoreDates.Default).toBe('ReleaseLease');
-      expect(states.ReleaseLease.Next).toBe('AllDatesDone');
+      expect(states.MoreDates.Default).toBe('BatchDone');
+    });
+
+    test('each chunk of the gold refresh writes to a fresh target, on every attempt, and the Map retries as a whole', () => {
+      const selector = states.RefreshGold.ItemSelector as Record<string, string>;
+      expect(selector['target.$']).toBe(
+        "States.Format('gold-refresh/{}/{}-{}/', $.current.run_id, $$.Map.Item.Value.from_month, States.UUID())",
+      );
+      expect(states.RefreshGoldChunk.Retry).toBeUndefined();
+      const query = (states.RefreshGoldChunk.Parameters as Record<string, string>)['QueryString.$'];
+      expect(query).toMatch(/^States\.Format\('UNLOAD \(.*TO \\'s3:\/\/staging\/\{\}\\' WITH .*', \$\.target\)$/s);
+      expect((states.RefreshGold.Retry as { ErrorEquals: string[] }[])[0].ErrorEquals).toContain(
+        'Athena.TooManyRequestsException',
+      );
+      const targets = (states.PublishGold.Parameters as { Arguments: Record<string, string> }).Arguments;
+      expect(targets['--gold_refresh_targets.$']).toBe('States.JsonToString($.current.gold_refresh)');
     });
 
     test('Glue retries transient errors three times with exponential backoff', () => {
@@ -377,7 +417,7 @@ describe('pipeline stack', () => {
       expect(retry.ErrorEquals).toContain('Glue.ConcurrentRunsExceededException');
     });
 
-    test('data errors are not retried; every step is caught into restore (if published) → record → notify → fail', () => {
+    test('data errors are not retried; every step is caught into record SUCCEEDED (if committed) or restore → record → notify → fail', () => {
       for (const name of [
         'ValidateLanding',
         'TransformRows',
@@ -387,6 +427,7 @@ describe('pipeline stack', () => {
         'RefreshGold',
         'PublishGold',
         'BalanceReport',
+        'RecordSucceeded',
       ]) {
         const retries = (states[name].Retry as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
         expect(retries).not.toContain('States.ALL');
@@ -395,10 +436,14 @@ describe('pipeline stack', () => {
           { ErrorEquals: ['States.ALL'], ResultPath: '$.current.error', Next: 'RestoreNeeded' },
         ]);
       }
+      // Once Publish has run the date is committed: it is recorded SUCCEEDED, nothing is restored.
       // Once the gate passed, the date may have published tables: they are restored.
       expect(states.RestoreNeeded.Choices).toEqual([
+        { Variable: '$.current.publish', IsPresent: true, Next: 'RecordCommitted' },
         { Variable: '$.current.gate', IsPresent: true, Next: 'RestoreTables' },
       ]);
+      expect(states.RecordCommitted.Next).toBe('Advance');
+      expect((states.RecordCommitted.Parameters as Record<string, unknown>).status).toBe('SUCCEEDED');
       expect(states.RestoreNeeded.Default).toBe('RecordFailed');
       expect((states.RestoreTables.Parameters as { Arguments: Record<string, unknown> }).Arguments['--job_mode']).toBe(
         'restore',
@@ -407,12 +452,16 @@ describe('pipeline stack', () => {
       expect(states.RecordFailed.Next).toBe('NotifyFailure');
       expect(states.NotifyFailure.Resource).toBe('arn:aws:states:::sns:publish');
       expect(states.NotifyFailure.Next).toBe('ReleaseLeaseAfterFailure');
+      // The batch releases the entry execution's lease (it holds it) before it fails.
+      expect((states.ReleaseLeaseAfterFailure.Parameters as Record<string, string>)['execution_id.$']).toBe(
+        '$.lease_holder',
+      );
       expect(states.ReleaseLeaseAfterFailure.Next).toBe('DateFailed');
       expect(states.DateFailed.Type).toBe('Fail');
     });
 
     test('every Task state has a timeout, so a stuck step fails its date', () => {
-      const tasks = Object.entries(states).filter(([, st]) => st.Type === 'Task');
+      const tasks = Object.entries({ ...entry, ...states }).filter(([, st]) => st.Type === 'Task');
       expect(tasks.length).toBeGreaterThanOrEqual(11);
       for (const [name, st] of tasks) {
         if (name === 'NotifyFailure') continue; // SNS publish answers at once

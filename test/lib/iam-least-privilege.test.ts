@@ -176,7 +176,7 @@ describe('least privilege', () => {
     });
 
     test('the Athena steps read catalog entries of the tables only, never a table wildcard, never write one', () => {
-      const statements = statementsOf('PipelineStateMachineRole');
+      const statements = statementsOf('DateBatchesStateMachineRole');
       const reads = resourcesOf(statements, 'glue:GetTable');
       expect(reads.length).toBeGreaterThan(2);
       expect(reads).toEqual(expect.arrayContaining(catalogArns([])));
@@ -186,6 +186,22 @@ describe('least privilege', () => {
       for (const write of ['glue:UpdateTable', 'glue:CreateTable', 'glue:DeleteTable', 'glue:GetPartitions']) {
         expect(actions).not.toContain(write);
       }
+    });
+
+    test('the entry state machine starts and follows executions of the date-batch state machine only, and touches no data', () => {
+      const statements = statementsOf('PipelineStateMachineRole');
+      expect(resourcesOf(statements, 'states:StartExecution')).toEqual([
+        'arn:aws:states:us-east-1:000000000000:stateMachine:txlake-dev-dates',
+      ]);
+      for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+        expect(resourcesOf(statements, action)).toEqual([
+          expect.stringMatching(/^arn:aws:states:[^:]+:[^:]+:execution:txlake-dev-dates\*?:?\*$/),
+        ]);
+      }
+      const actions = statements.flatMap((st) => st.actions);
+      expect(
+        actions.filter((a) => /^(s3|glue|kms|athena):/.test(a) && a !== 'kms:GenerateDataKey' && a !== 'kms:Decrypt'),
+      ).toEqual([]);
     });
   });
 

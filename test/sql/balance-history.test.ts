@@ -7,6 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { formatRows } from '../../cli/format';
+import { loadSql } from '../../core/sql-files';
 import { quarterParameters } from '../../runner/local/local-athena';
 import { CASE_STUDY, CASE_STUDY_Q1_HISTORY } from '../helpers/case-study';
 import { tempDirs } from '../helpers/lake';
@@ -84,6 +86,36 @@ describe('gold_monthly_balances.sql', () => {
       return r.rows;
     });
     expect(toCsv(rows)).toEqual(['ACC001,EUR,2024-03-01,326.00,9999,12', 'ACC002,EUR,2024-03-01,-125.50,9999,12']);
+  });
+
+  test('parameter 2 bounds the months written (inclusive); only a range through 9999-12 writes the tail', async () => {
+    const root = newRoot();
+    await writeSilver(path.join(root, 'silver', 'transactions'), CASE_STUDY);
+    const partitions = (dir: string): string[] =>
+      fs
+        .readdirSync(dir)
+        .flatMap((y) => fs.readdirSync(path.join(dir, y)).map((m) => `${y}/${m}`))
+        .sort();
+    const staging = path.join(root, 'staging');
+    const first = await refreshGold(root, '2024-01', staging, { toMonth: '2024-02', target: 'gold-refresh/r/a/' });
+    const last = await refreshGold(root, '2024-03', staging, { toMonth: '9999-12', target: 'gold-refresh/r/b/' });
+    expect(partitions(first)).toEqual(['year=2024/month=01', 'year=2024/month=02']);
+    expect(partitions(last)).toEqual(['year=2024/month=03', 'year=9999/month=12']);
+    // together, the same rows as the refresh in one query
+    const whole = await refreshGold(root, '2024-01', staging, { target: 'gold-refresh/whole/' });
+    const rows = (dir: string): Promise<(string | null)[][]> =>
+      withGold(dir, async (athena) => (await athena.execute('SELECT * FROM gold_monthly_balances ORDER BY ALL')).rows);
+    expect(await rows(path.join(staging, 'gold-refresh', 'r'))).toEqual(await rows(whole));
+    // a range after the horizon, or before the first month: nothing
+    const none = await refreshGold(root, '2024-04', staging, { toMonth: '2024-12', target: 'gold-refresh/none/' });
+    expect(fs.existsSync(none) ? partitions(none) : []).toEqual([]);
+  });
+
+  test('once deployed, its text holds no brace but the target placeholder and no backslash (States.Format)', () => {
+    const sql = loadSql('gold_monthly_balances', { STAGING_BUCKET: 'bucket', GOLD_REFRESH_TARGET: '{}' });
+    expect(sql.match(/[{}\\]/g)).toEqual(['{', '}']);
+    expect(sql).toContain("TO 's3://bucket/{}'");
+    expect(sql.match(/\?/g)).toHaveLength(6);
   });
 
   test('empty silver: UNLOAD writes nothing and the history is empty', async () => {
@@ -279,6 +311,42 @@ describe('balance_history.sql property', () => {
         },
       ),
       { numRuns: 100, seed: Number(process.env.FC_SEED ?? 20240229) },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// As the CLI prints it: the CSV that DuckDB writes (LocalAthena executeCsv) is formatRows' text.
+// ---------------------------------------------------------------------------------------------
+
+describe('balance_history.sql as CSV (LocalAthena executeCsv, what `txlake balance-history` prints)', () => {
+  test('is the CSV of its rows (cli/format.ts formatRows), byte for byte, whatever the account ids', async () => {
+    const csvTx = fc.record({
+      account: fc.constantFrom('ACC001', 'A,1', 'Q"2', "it's", 'l\nm', 'r\rs', '', ' sp ', 'Émile'),
+      currency: fc.constantFrom('EUR', 'USD'),
+      cents: fc.bigInt({ min: -(10n ** 16n - 1n), max: 10n ** 16n - 1n }),
+      ms: fc.integer({ min: RANGE_START, max: RANGE_END }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(csvTx, { minLength: 0, maxLength: 20 }),
+        fc.constantFrom('2023-Q4', '2024-Q1', '2024-Q3'),
+        async (gen, quarter) => {
+          const root = newRoot();
+          await writeSilver(
+            path.join(root, 'silver', 'transactions'),
+            gen.map((t, i) => ({ ...t, id: `T${i}`, amount: centsToText(t.cents), ts: new Date(t.ms).toISOString() })),
+          );
+          const gold = await refreshGold(root, '2000-01');
+          await withGold(gold, async (athena) => {
+            const sql = readSql('balance_history.sql');
+            const parameters = quarterParameters(quarter);
+            const result = await athena.execute(sql, parameters);
+            expect(await athena.executeCsv(sql, parameters)).toBe(formatRows(result.columns, result.rows, false));
+          });
+        },
+      ),
+      { numRuns: 30, seed: Number(process.env.FC_SEED ?? 20240229) },
     );
   });
 });

@@ -77,29 +77,37 @@ def commit_properties(run_id: str | None, ingest_date: str | None, operation: st
     return props
 
 
+def _java_table(spark: SparkSession, table: Table):
+    """The table's current metadata through Iceberg's Java API: a catalog lookup, no Spark job."""
+    return spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+        spark._jsparkSession, table.ident
+    )
+
+
 def branches(spark: SparkSession, table: Table) -> dict[str, int]:
-    """The table's branches (``main`` included once it has a snapshot) and their heads."""
-    rows = spark.sql(
-        f"SELECT name, snapshot_id FROM {table.metadata('refs')} WHERE type = 'BRANCH'"
-    ).collect()
-    return {r["name"]: int(r["snapshot_id"]) for r in rows}
+    """The table's branches (``main`` included once it has a snapshot) and their heads: the
+    ``refs`` metadata table's branches, read without a Spark job (a run asks about twenty times)."""
+    heads = {}
+    for entry in _java_table(spark, table).refs().entrySet():
+        ref = entry.getValue()
+        if ref.isBranch():
+            heads[str(entry.getKey())] = int(ref.snapshotId())
+    return heads
 
 
 def snapshots(spark: SparkSession, table: Table) -> dict[int, Snapshot]:
-    rows = spark.sql(
-        "SELECT snapshot_id, parent_id, operation, summary, unix_millis(committed_at) AS ms "
-        f"FROM {table.metadata('snapshots')}"
-    ).collect()
-    return {
-        int(r["snapshot_id"]): Snapshot(
-            int(r["snapshot_id"]),
-            None if r["parent_id"] is None else int(r["parent_id"]),
-            r["operation"],
-            dict(r["summary"] or {}),
-            int(r["ms"]),
+    """Every snapshot the table's metadata holds (the ``snapshots`` metadata table), by id."""
+    out = {}
+    for snap in _java_table(spark, table).snapshots():
+        parent, operation, summary = snap.parentId(), snap.operation(), snap.summary()
+        out[int(snap.snapshotId())] = Snapshot(
+            int(snap.snapshotId()),
+            None if parent is None else int(parent),
+            None if operation is None else str(operation),
+            {str(k): str(summary.get(k)) for k in summary.keySet()} if summary else {},
+            int(snap.timestampMillis()),
         )
-        for r in rows
-    }
+    return out
 
 
 def lineage(snaps: dict[int, Snapshot], head: int, base: int | None) -> list[Snapshot] | None:
@@ -139,7 +147,9 @@ def ensure_main(spark: SparkSession, table: Table, properties: dict) -> int:
     """
     head = branches(spark, table).get("main")
     if head is None:
-        empty = spark.createDataFrame([], spark.table(table.ident).schema)
+        # (no partitions: no task runs, so no Python worker starts for the empty rows)
+        schema = spark.table(table.ident).schema
+        empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), schema)
         append(empty, table.ident, {**properties, OPERATION_PROPERTY: INIT_OPERATION})
         head = branches(spark, table)["main"]
     return head

@@ -2,7 +2,8 @@
 
 Every argument arrives as ``--name value``: the deployment's defaults (tables, bucket roots,
 staging key patterns, the contract, maintenance settings) and the run's own (mode, run id,
-ingest date, first gold month). Unknown arguments (Glue's own, ``--conf``) are ignored.
+ingest date, first gold month, the gold refresh's targets). Unknown arguments (Glue's own,
+``--conf``) are ignored.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ MODES: dict[str, Mode] = {
             *TABLE_ARGS,
             "staging_root",
             "gold_refresh_prefix",
+            "gold_refresh_targets",
             "publish_result_key",
         ),
     ),

@@ -278,8 +278,19 @@ describe('qualityGate (reads the job counts from staging)', () => {
       files: { accepted: 1, rejected: 0 },
       rows: { read: 10, silver: 9, quarantined: 1, condemned: 0 },
       reasons: { INVALID_AMOUNT: 1, EMPTY_FILE: 1 },
-      // A passing date's gold refresh, planned from the counts' months.
-      gold: { from_month: '2024-01', parameters: ["'2024-01'"] },
+      // A passing date's gold refresh, planned from the counts' months: silver read from 2024-01 on,
+      // gold's balances of 2023-12.
+      gold: {
+        from_month: '2024-01',
+        read_from_month: '2024-01',
+        chunks: [
+          {
+            from_month: '2024-01',
+            to_month: '9999-12',
+            parameters: ["'2023'", "'12'", "'2024-01'", "'2024-01'", "'2024-01'", "'9999-12'"],
+          },
+        ],
+      },
     });
     await expect(
       qualityGate({ runId: 'R', landing: landing(10) }, { ...deps, maxQuarantineRatio: 0.09 }),

@@ -1,9 +1,17 @@
+import { runRecordKey } from '../../../core/lake-layout';
 import { failureCode, runRecordSchema } from '../../../core/run-record';
+import { buildStatusReport, type StoredRunRecord } from '../../../core/status-report';
+import { renderStatusHtml, renderStatusMarkdown } from '../../../core/status-report-render';
 import { recordRun, type RecordEvent } from '../../../lambdas/record-run/core';
 import { handle } from '../../../lambdas/record-run/handler';
 import type { ObjectStore } from '../../../lambdas/shared/object-store';
 import { storeLakePerTest } from '../../helpers/lake';
 import { contents } from '../../helpers/lake-state';
+import { scenarioRecords } from '../../helpers/status-records';
+
+/** RecordRun's clock in these tests: the record's recorded_at. */
+const CLOCK = (): Date => new Date('2024-01-17T02:05:00Z');
+const RECORDED_AT = '2024-01-17T02:05:00.000Z';
 
 async function seed(store: ObjectStore, files: Record<string, Record<string, string>>): Promise<void> {
   for (const [bucket, objects] of Object.entries(files)) {
@@ -112,10 +120,12 @@ describe('recordRun', () => {
     const out = await recordRun(event, {
       store: lake.store,
       stagingBucket: 'staging',
+      now: CLOCK,
       goldBucket: 'gold',
       reportQuarter: '2024-Q1',
     });
     const expected = {
+      recorded_at: RECORDED_AT,
       ingest_date: DATE,
       run_id: RUN,
       status: 'SUCCEEDED',
@@ -136,12 +146,13 @@ describe('recordRun', () => {
       'rows',
       'reasons',
       'snapshots',
+      'recorded_at',
     ]);
     expect(runRecordSchema.parse(out.record)).toEqual(expected);
     expect(await contents(lake.store, 'staging')).toEqual({
       [`runs/${RUN}x/keep.parquet`]: 'other run',
       'run-records/older/2024-01-15.json': 'older',
-      [`run-records/exec1/${DATE}.json`]: JSON.stringify(expected, null, 2),
+      [`run-records/exec1/${DATE}.json`]: JSON.stringify(out.record, null, 2),
       'athena/results/q1.csv': 'account_id,currency,month,balance\nc1,EUR,2024-01,10.00\n',
     });
     expect(await contents(lake.store, 'gold')).toEqual({
@@ -177,9 +188,10 @@ describe('recordRun', () => {
           report: { output_location: 's3://staging/athena/results/q1.csv' },
         },
       },
-      { store: lake.store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' },
+      { store: lake.store, stagingBucket: 'staging', now: CLOCK, goldBucket: 'gold', reportQuarter: '2024-Q1' },
     );
     const expected = {
+      recorded_at: RECORDED_AT,
       ingest_date: DATE,
       run_id: RUN,
       status: 'FAILED',
@@ -218,9 +230,10 @@ describe('recordRun', () => {
           error: { Error: 'States.Timeout', Cause: 'took too long' },
         },
       },
-      { store: lake.store, stagingBucket: 'staging' },
+      { store: lake.store, stagingBucket: 'staging', now: CLOCK },
     );
     expect(out.record).toEqual({
+      recorded_at: RECORDED_AT,
       ingest_date: DATE,
       run_id: RUN,
       status: 'FAILED',
@@ -235,9 +248,10 @@ describe('recordRun', () => {
   test('FAILED with nothing known (e.g. validate-landing itself failed)', async () => {
     const out = await recordRun(
       { status: 'FAILED', execution_id: 'exec1', current: { ingest_date: DATE, run_id: RUN } },
-      { store: lake.store, stagingBucket: 'staging' },
+      { store: lake.store, stagingBucket: 'staging', now: CLOCK },
     );
     expect(out.record).toEqual({
+      recorded_at: RECORDED_AT,
       ingest_date: DATE,
       run_id: RUN,
       status: 'FAILED',
@@ -260,9 +274,10 @@ describe('recordRun', () => {
           landing: { files_total: 0, accepted: 0, rejected: 0, records: 0, reasons: {} },
         },
       },
-      { store: lake.store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' },
+      { store: lake.store, stagingBucket: 'staging', now: CLOCK, goldBucket: 'gold', reportQuarter: '2024-Q1' },
     );
     expect(out.record).toEqual({
+      recorded_at: RECORDED_AT,
       ingest_date: DATE,
       run_id: RUN,
       status: 'NO_DATA',
@@ -282,7 +297,7 @@ describe('recordRun', () => {
       execution_id: 'exec1',
       current: { ingest_date: DATE, run_id: RUN, landing: landingOut, gate },
     };
-    const deps = () => ({ store: lake.store, stagingBucket: 'staging' });
+    const deps = () => ({ store: lake.store, stagingBucket: 'staging', now: CLOCK });
     const result = (tables: Record<string, { before?: string | null; after?: string }>, runId = RUN) =>
       JSON.stringify({ run_id: runId, ingest_date: DATE, tables });
 
@@ -363,7 +378,13 @@ describe('recordRun', () => {
         report: { output_location: 's3://staging/athena/results/q1.csv' },
       },
     };
-    const deps = { store: lake.store, stagingBucket: 'staging', goldBucket: 'gold', reportQuarter: '2024-Q1' };
+    const deps = {
+      store: lake.store,
+      stagingBucket: 'staging',
+      now: CLOCK,
+      goldBucket: 'gold',
+      reportQuarter: '2024-Q1',
+    };
     await recordRun(event, deps);
     const expected = {
       'reports/balance_history/quarter=2023-Q4/balance_history.csv': 'other quarter',
@@ -393,9 +414,150 @@ describe('recordRun', () => {
         execution_id: 'e',
         current: { ingest_date: DATE, run_id: RUN, error: { Error: `X${'_LONG'.repeat(40)}` } },
       },
-      { store: lake.store, stagingBucket: 'staging' },
+      { store: lake.store, stagingBucket: 'staging', now: CLOCK },
     );
     expect(out.notification.subject).toHaveLength(99);
     expect(out.notification.subject.startsWith(`txlake FAILED ${DATE} X_LONG`)).toBe(true);
+  });
+});
+
+describe('the monthly status report (statusReport settings, gold)', () => {
+  const MD = 'reports/status/month=2024-02/status.md';
+  const HTML = 'reports/status/month=2024-02/status.html';
+  /** The first record of March: 2024-02-29 processed at 02:05 on 1 March (UTC). */
+  const FIRST_OF_MARCH = (): Date => new Date('2024-03-01T02:05:00Z');
+  const noData = (date: string, execution = 'exec-m'): RecordEvent => ({
+    status: 'NO_DATA',
+    execution_id: execution,
+    current: { ingest_date: date, run_id: `${date}_${execution}` },
+  });
+
+  async function seedFebruary(): Promise<StoredRunRecord[]> {
+    const records = [
+      ...scenarioRecords({ month: '2024-01', timeZone: 'Europe/Zurich', rowsPerDay: 200 }),
+      ...scenarioRecords({
+        month: '2024-02',
+        timeZone: 'Europe/Zurich',
+        rowsPerDay: 200,
+        failed: ['2024-02-07'],
+        missing: ['2024-02-29'],
+      }),
+    ];
+    for (const r of records) {
+      await lake.store.put('staging', runRecordKey(r.execution_id, r.record.ingest_date), JSON.stringify(r.record));
+    }
+    return records;
+  }
+
+  test('the first record of a month writes the month before, from every record in staging, once', async () => {
+    const records = await seedFebruary();
+    const warn = jest.fn();
+    const deps = {
+      store: lake.store,
+      stagingBucket: 'staging',
+      goldBucket: 'gold',
+      now: FIRST_OF_MARCH,
+      statusReport: { timeZone: 'Europe/Zurich', environment: 'prod', warn },
+    };
+    const out = await recordRun(noData('2024-02-29'), deps);
+    const expected = buildStatusReport({
+      month: '2024-02',
+      timeZone: 'Europe/Zurich',
+      records: [...records, { execution_id: 'exec-m', record: out.record }].sort((a, b) =>
+        a.execution_id < b.execution_id ? -1 : a.execution_id > b.execution_id ? 1 : 0,
+      ),
+      generatedAt: FIRST_OF_MARCH(),
+      environment: 'prod',
+    });
+    expect(expected.figures.failed).toBe(1);
+    expect(expected.figures.no_data).toBe(1); // the record just written is in it
+    const gold = await contents(lake.store, 'gold');
+    expect(Object.keys(gold).sort()).toEqual([HTML, MD]);
+    expect(gold[MD]).toBe(renderStatusMarkdown(expected));
+    expect(gold[HTML]).toBe(await renderStatusHtml(expected));
+    expect(gold[HTML]).toContain('<svg ');
+    expect(warn).not.toHaveBeenCalled();
+
+    // Later records of the month find it there and leave it.
+    await lake.store.put('gold', MD, 'kept');
+    await recordRun(noData('2024-03-01'), { ...deps, now: () => new Date('2024-03-02T02:05:00Z') });
+    expect(await contents(lake.store, 'gold')).toEqual({ [MD]: 'kept', [HTML]: gold[HTML] });
+  });
+
+  test('an unreadable record is named in the report and left out of it', async () => {
+    await seedFebruary();
+    await lake.store.put('staging', 'run-records/broken/2024-02-10.json', '{"ingest_date":');
+    await recordRun(noData('2024-02-29'), {
+      store: lake.store,
+      stagingBucket: 'staging',
+      goldBucket: 'gold',
+      now: FIRST_OF_MARCH,
+      statusReport: { timeZone: 'Europe/Zurich' },
+    });
+    const md = (await lake.store.getText('gold', MD)) as string;
+    expect(md).toContain('## Unreadable run records');
+    expect(md).toContain('- s3://staging/run-records/broken/2024-02-10.json is not JSON');
+  });
+
+  test('best effort: a report that cannot be written never fails the record', async () => {
+    await seedFebruary();
+    const failing: ObjectStore = Object.create(lake.store, {
+      put: {
+        value: async (bucket: string, key: string, body: string) => {
+          if (bucket === 'gold') throw new Error('AccessDenied');
+          return lake.store.put(bucket, key, body);
+        },
+      },
+    });
+    const warn = jest.fn();
+    const out = await recordRun(noData('2024-02-29'), {
+      store: failing,
+      stagingBucket: 'staging',
+      goldBucket: 'gold',
+      now: FIRST_OF_MARCH,
+      statusReport: { timeZone: 'UTC', warn },
+    });
+    expect(out.record.status).toBe('NO_DATA');
+    expect(await lake.store.getText('staging', runRecordKey('exec-m', '2024-02-29'))).toBe(
+      JSON.stringify(out.record, null, 2),
+    );
+    // The HTML put failed (warned); the Markdown went through putIfAbsent.
+    expect(warn).toHaveBeenCalledWith('the status report of 2024-02 has no HTML: AccessDenied');
+    expect(Object.keys(await contents(lake.store, 'gold'))).toEqual([MD]);
+
+    const broken: ObjectStore = Object.create(lake.store, {
+      list: {
+        value: async () => {
+          throw new Error('SlowDown');
+        },
+      },
+    });
+    await lake.store.delete('gold', [MD]);
+    const again = await recordRun(noData('2024-02-29', 'exec-n'), {
+      store: broken,
+      stagingBucket: 'staging',
+      goldBucket: 'gold',
+      now: FIRST_OF_MARCH,
+      statusReport: { timeZone: 'UTC', warn },
+    });
+    expect(again.record.status).toBe('NO_DATA');
+    expect(warn).toHaveBeenLastCalledWith('the monthly status report was not written: SlowDown');
+  });
+
+  test('without statusReport (local runs) or without gold, no report', async () => {
+    await seedFebruary();
+    await recordRun(noData('2024-02-29'), {
+      store: lake.store,
+      stagingBucket: 'staging',
+      goldBucket: 'gold',
+      now: FIRST_OF_MARCH,
+    });
+    await recordRun(noData('2024-02-28'), {
+      store: lake.store,
+      stagingBucket: 'staging',
+      now: FIRST_OF_MARCH,
+      statusReport: { timeZone: 'UTC' },
+    });
+    expect(await contents(lake.store, 'gold')).toEqual({});
   });
 });

@@ -15,6 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { executionName, inputDates, type RunRequest } from '../../../core/run-plan';
 import type { RunRecord } from '../../../core/run-record';
 import { runOnAws } from '../../../runner/aws/aws-runner';
+import type { ProgressEvent } from '../../../runner/pipeline-runner';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:txlake-dev-pipeline';
 const BUCKET = 'txlake-dev-staging-bucket';
@@ -404,6 +405,65 @@ describe('runOnAws', () => {
     ]);
     expect(records[1].run_id).toBe(`2024-01-17_${name}`);
     expect(records[1].error_detail).toBe('States.Timeout');
+  });
+
+  test('progress events: the plan, each state, and each date with the run record read from S3', async () => {
+    const name = 'cli-2024-01-16-20240201102030';
+    const current = { execution_id: name, current: { ingest_date: '2024-01-16', run_id: `2024-01-16_${name}` } };
+    fakeExecution(
+      [
+        [
+          executionEvent('ExecutionStarted', 0),
+          ...task('ResolveRun', 0, 1),
+          ...pass('NextDate', 1, current),
+          ...task('TransformRows', 1, 31, current),
+          ...task('RecordSucceeded', 31, 32, current),
+          executionEvent('ExecutionSucceeded', 32),
+        ],
+      ],
+      { status: 'SUCCEEDED' },
+    );
+    fakeBucket({ [`run-records/${name}/2024-01-16.json`]: JSON.stringify(record('2024-01-16', name)) });
+    const events: ProgressEvent[] = [];
+    const lines: string[] = [];
+
+    const records = await runOnAws({
+      input: { date: '2024-01-16' },
+      root,
+      progress: (l) => lines.push(l),
+      events: (e) => events.push(e),
+      clients,
+      pollIntervalMs: 0,
+      now: () => NOW,
+    });
+
+    expect(records).toEqual([record('2024-01-16', name)]);
+    expect(events.filter((e) => e.kind !== 'entered' && e.kind !== 'state')).toEqual([
+      { kind: 'note', level: 'info', text: `started execution ${name} of txlake-dev-pipeline (dev)` },
+      { kind: 'plan', total: 1, from: '2024-01-16', to: '2024-01-16' },
+      { kind: 'date', record: record('2024-01-16', name) },
+      { kind: 'note', level: 'detail', text: `execution ${name} SUCCEEDED` },
+    ]);
+    const transform = events.find((e) => e.kind === 'state' && e.state === 'TransformRows');
+    expect(transform).toEqual({
+      kind: 'state',
+      date: '2024-01-16',
+      state: 'TransformRows',
+      outcome: 'ok',
+      seconds: 30,
+      at: t0 + 31_000,
+    });
+    // The date event comes right after the state that recorded it; the lines are unchanged.
+    const recorded = events.findIndex((e) => e.kind === 'state' && e.state === 'RecordSucceeded');
+    expect(events[recorded + 1]).toEqual({ kind: 'date', record: record('2024-01-16', name) });
+    expect(lines.map((l) => l.replace(/\s+/g, ' '))).toEqual([
+      `started execution ${name} of txlake-dev-pipeline (dev)`,
+      '- ResolveRun ok 1.00s',
+      '2024-01-16 NextDate ok 0.00s',
+      '2024-01-16 TransformRows ok 30.00s',
+      '2024-01-16 RecordSucceeded ok 1.00s',
+      `execution ${name} SUCCEEDED`,
+    ]);
   });
 
   test('a malformed run record is reported with its key', async () => {

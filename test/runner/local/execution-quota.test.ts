@@ -5,10 +5,14 @@ import {
   MAX_HISTORY_EVENTS,
   MAX_PAYLOAD_BYTES,
 } from '../../../runner/local/execution-quota';
-import { runLocal } from '../../../runner/local/local-runner';
-import { synthesizeTemplates } from '../../../runner/local/template-resolver';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { batchRun, type DateBatch, dateRange } from '../../../core/run-plan';
+import { runLocal, type TaskWrapper } from '../../../runner/local/local-runner';
+import { resolvePipeline, synthesizeTemplates } from '../../../runner/local/template-resolver';
 import { ROOT } from '../../helpers/cli';
-import { tempLake } from '../../helpers/lake';
+import { landFiles, tempLake } from '../../helpers/lake';
+import { serviceStandIns } from '../../helpers/service-stand-ins';
 
 const STATES = {
   Start: { Type: 'Pass' },
@@ -20,7 +24,7 @@ const state = (name: string, extra: Record<string, unknown> = {}) => ({ name, in
 
 describe('ExecutionAccount (the Step Functions history event model)', () => {
   test('Pass/Choice 2, Lambda Task 5, .sync Task 6, a retry of a .sync attempt 4 more, start and end 1 each', () => {
-    const account = new ExecutionAccount(STATES);
+    const account = new ExecutionAccount({ States: STATES });
     const events = [
       { type: 'ExecutionStarted', input: {} },
       { type: 'StateEntered', state: state('Start') },
@@ -40,7 +44,7 @@ describe('ExecutionAccount (the Step Functions history event model)', () => {
   });
 
   test('a payload of exactly 256 KB passes; one byte more is over the quota', () => {
-    const account = new ExecutionAccount(STATES);
+    const account = new ExecutionAccount({ States: STATES });
     const sized = (bytes: number): string => 'x'.repeat(bytes - 2); // JSON adds the two quotes
     account.record({ type: 'StateExited', state: state('Start', { output: sized(MAX_PAYLOAD_BYTES) }) });
     expect(account.exceeded).toBeUndefined();
@@ -51,7 +55,7 @@ describe('ExecutionAccount (the Step Functions history event model)', () => {
   });
 
   test('25,000 events pass; the next one is over the quota', () => {
-    const account = new ExecutionAccount(STATES);
+    const account = new ExecutionAccount({ States: STATES });
     for (let i = 0; i < MAX_HISTORY_EVENTS / 2; i += 1) {
       account.record({ type: 'StateEntered', state: state('Start') });
       account.record({ type: 'StateExited', state: state('Start') });
@@ -76,13 +80,70 @@ describe('the local run keeps the quotas of the synthesized definition', () => {
     expect(one.quota.largestPayloadBytes).toBeGreaterThan(0);
     expect(one.quota.largestPayloadBytes).toBeLessThan(MAX_PAYLOAD_BYTES);
   });
+});
 
-  test('a backfill whose single execution would pass 25,000 events fails as in AWS', async () => {
-    // 1,400 empty dates × 18 events: over the quota before the last date.
-    const result = await run('2031-01-01', '2034-10-31');
+describe('backfills of years stay within the quotas of every execution (orchestration at scale)', () => {
+  // Three years of dates, a file on every other one; the Glue and Athena steps are instant
+  // stand-ins (test/helpers/service-stand-ins), everything else is the real run.
+  const templates = synthesizeTemplates({ root: ROOT });
+  const pipeline = resolvePipeline(templates);
+  const sample = readFileSync(path.join(ROOT, 'samples/transactions/ingest_date=2024-01-16/transactions_20240116.csv'));
+  const landEveryOtherDate = (lake: string, dates: string[]): string[] => {
+    const withFiles = dates.filter((_, i) => i % 2 === 0);
+    for (const date of withFiles) landFiles(lake, date, { [`transactions_${date.replace(/-/g, '')}.csv`]: sample });
+    return withFiles;
+  };
+  const run = (lake: string, input: Record<string, string>, wrapTask: TaskWrapper) =>
+    runLocal({ root: ROOT, lake, input, templates, retryIntervalMs: 0, wrapTask });
+
+  test('a backfill over three years (1,096 dates, a file on 548) completes, each execution far below 25,000 events and 256 KB', async () => {
+    const lake = tempLake();
+    const dates = dateRange('2022-01-01', '2024-12-31');
+    expect(dates).toHaveLength(1096);
+    const withFiles = landEveryOtherDate(lake, dates);
+    const result = await run(
+      lake,
+      { from: '2022-01-01', to: '2024-12-31' },
+      serviceStandIns(lake, pipeline.athenaOutputLocation),
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.records.map((r) => r.ingest_date)).toEqual(dates);
+    expect(result.records.filter((r) => r.status === 'SUCCEEDED').map((r) => r.ingest_date)).toEqual(withFiles);
+    expect(result.records.filter((r) => r.status === 'NO_DATA')).toHaveLength(dates.length - withFiles.length);
+    // One entry execution and one child per month.
+    const executions = result.quota.executions;
+    expect(executions.filter((e) => e.stateMachine === 'txlake-dev-pipeline')).toHaveLength(1);
+    expect(executions.filter((e) => e.stateMachine === 'txlake-dev-dates')).toHaveLength(36);
+    expect(result.quota.events).toBeLessThan(MAX_HISTORY_EVENTS / 5);
+    expect(result.quota.largestPayloadBytes).toBeLessThan(MAX_PAYLOAD_BYTES / 4);
+    process.stdout.write(
+      `three-year backfill: ${executions.length} executions; entry ${executions.find((e) => e.stateMachine === 'txlake-dev-pipeline')?.events} events; ` +
+        `largest child ${Math.max(...executions.filter((e) => e.stateMachine === 'txlake-dev-dates').map((e) => e.events))} events; ` +
+        `largest payload ${result.quota.largestPayloadBytes} bytes\n`,
+    );
+  }, 600_000);
+
+  test('the old design shape, one execution looping over 400 dates with files, fails the account as AWS would', async () => {
+    const lake = tempLake();
+    const dates = dateRange('2021-01-01', '2022-02-04');
+    expect(dates).toHaveLength(400);
+    for (const date of dates) landFiles(lake, date, { [`transactions_${date.replace(/-/g, '')}.csv`]: sample });
+    const standIns = serviceStandIns(lake, pipeline.athenaOutputLocation);
+    // The entry hands all 400 dates to one child, which loops over them: the design before #12.
+    const oneExecution: TaskWrapper = async (state, input, invoke) => {
+      if (state === 'ResolveRun') {
+        const plan = (await invoke()) as { execution_id: string };
+        return { ...plan, batches: [dates], count: 1, index: 0 };
+      }
+      if (state === 'ResolveBatch') return batchRun((input as { batch: DateBatch }).batch, new Set());
+      return standIns(state, input, invoke);
+    };
+    const result = await run(lake, { from: dates[0], to: dates[dates.length - 1] }, oneExecution);
     expect(result.status).toBe('FAILED');
+    expect(result.records.filter((r) => r.status === 'FAILED')).toEqual([]);
     expect(result.error?.code).toBe(HISTORY_LIMIT_EXCEEDED);
     expect(result.quota.events).toBeGreaterThan(MAX_HISTORY_EVENTS);
-    expect(result.records.length).toBeLessThan(1400);
-  });
+    expect(result.records.length).toBeGreaterThan(250);
+    expect(result.records.length).toBeLessThan(400);
+  }, 600_000);
 });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { GlueJobHost, GlueJobRunFailed } from '../../../runner/local/local-glue';
 import { ROOT } from '../../helpers/cli';
@@ -22,6 +22,12 @@ def main(argv):
         os._exit(3)
 `;
 
+const lines = (out: string): string[][] =>
+  readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '));
+
 describe('GlueJobHost', () => {
   const dirs = tempDirs('glue-host-');
   let host: GlueJobHost | undefined;
@@ -33,11 +39,6 @@ describe('GlueJobHost', () => {
     writeFileSync(script, ENTRY);
     return { script: path.relative(ROOT, script), out: path.join(dir, 'runs.txt') };
   };
-  const lines = (out: string): string[][] =>
-    readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '));
 
   test('serves every run in one process, in order, with each run its own arguments and output', async () => {
     const { script, out } = setUp();
@@ -75,5 +76,53 @@ describe('GlueJobHost', () => {
     const written = lines(out);
     expect(written.map((l) => l[1])).toEqual(['exit', 'after']);
     expect(written[0][0]).not.toBe(written[1][0]);
+  });
+});
+
+describe('GlueJobHost on a Unix socket (the test suite: one warm host per jest worker)', () => {
+  const dirs = tempDirs('glue-socket-');
+  const hosts: GlueJobHost[] = [];
+  let socketPath = '';
+  afterEach(() => {
+    for (const h of hosts.splice(0)) h.close();
+    // the host is detached: stop its process group, as the suite's global tear-down does
+    const pidFile = `${socketPath}.pid`;
+    if (existsSync(pidFile)) {
+      try {
+        process.kill(-Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  test('a second client (the next test file) is served by the same process; a failing run and a lost host are reported', async () => {
+    const dir = dirs();
+    const script = path.relative(ROOT, path.join(dir, 'entry.py'));
+    writeFileSync(path.join(ROOT, script), ENTRY);
+    const out = path.join(dir, 'runs.txt');
+    socketPath = path.join(dir, 'glue.sock');
+    const first = new GlueJobHost(ROOT, undefined, socketPath);
+    hosts.push(first);
+    await first.run({ script, arguments: { '--out': out, '--action': 'a' } });
+    first.close(); // the first test file is done: disconnected, the host lives on
+    const second = new GlueJobHost(ROOT, undefined, socketPath);
+    hosts.push(second);
+    await second.run({ script, arguments: { '--out': out, '--action': 'b' } });
+    await expect(second.run({ script, arguments: { '--out': out, '--action': 'raise' } })).rejects.toThrow(
+      /the job failed on purpose/,
+    );
+    // the host's output is in its log, beside the socket
+    expect(readFileSync(`${socketPath}.log`, 'utf8')).toContain('ran b');
+    // a run that ends the host: reported, and the next run starts a new host on the same socket
+    // (os._exit leaves the socket file behind; the new host replaces it)
+    await expect(second.run({ script, arguments: { '--out': out, '--action': 'exit' } })).rejects.toThrow(
+      /local Glue host/,
+    );
+    await second.run({ script, arguments: { '--out': out, '--action': 'after' } });
+    const written = lines(out);
+    expect(written.map((l) => l[1])).toEqual(['a', 'b', 'raise', 'exit', 'after']);
+    expect(new Set(written.slice(0, 4).map((l) => l[0])).size).toBe(1);
+    expect(written[4][0]).not.toBe(written[0][0]);
   });
 });

@@ -51,8 +51,13 @@ describe('the sample quarter through the real local state machine', () => {
     expect(withData[1].reasons).toEqual({ INVALID_TIMESTAMP: 1 });
     expect(withData[2].reasons).toEqual({ MISSING_CUSTOMER_ID: 1 });
     for (const r of runs) expect(r.rows.read).toBe(r.rows.silver + r.rows.quarantined + r.rows.condemned);
-    // One progress line per state on stderr, nothing else on stdout.
-    expect(backfill.stderr).toMatch(/2024-01-16 TransformRows\s+ok/);
+    // One progress line per date on stderr (not a TTY), not one per state.
+    const progress = backfill.stderr.split('\n').filter((l) => l.startsWith('[txlake] '));
+    expect(progress).toHaveLength(60);
+    expect(progress[0]).toMatch(
+      /^\[txlake\] 2024-01-16 SUCCEEDED read=40 silver=38 quarantined=1 condemned=1 \d+\.\ds$/,
+    );
+    expect(backfill.stderr).not.toMatch(/TransformRows/);
   });
 
   test('the 2024-Q1 balance history is the case study’s', async () => {

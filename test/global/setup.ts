@@ -1,0 +1,3 @@
+import { setUp } from './glue-hosts';
+
+export default setUp;

@@ -1,0 +1,3 @@
+import { tearDown } from './glue-hosts';
+
+export default tearDown;
