@@ -10,6 +10,9 @@ const n = (x: number, digits = 0): string =>
   x.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 1)} MiB`;
 const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+/** The single runs behind a median, when there were several: ` (a, b, c)`. */
+const runs = (seconds: readonly number[] | undefined, digits: number): string =>
+  seconds && seconds.length > 1 ? ` (${seconds.map((x) => n(x, digits)).join(', ')})` : '';
 
 export function renderBenchmarks(r: BenchResults): string {
   const out: string[] = [];
@@ -82,6 +85,8 @@ export function renderBenchmarks(r: BenchResults): string {
       'then by `bench/contract_anchor.sql`: the same contract as one DuckDB statement on the same file',
       '(trim, row rules and codes, duplicates and id conflicts, outputs as Parquet by destination).',
       'Both engines must route the same number of rows to each destination as the generator expects.',
+      'Each engine runs several times per file (the Glue job each time on a fresh lake, in a new',
+      'process); the table gives the medians and the ratio of the medians, the runs in brackets.',
       '',
       '| rows | file | Glue job | rows/s | DuckDB | rows/s | ratio | silver / quarantine / condemned (Glue = DuckDB = expected) |',
       '|---|---|---|---|---|---|---|---|',
@@ -91,10 +96,10 @@ export function renderBenchmarks(r: BenchResults): string {
         JSON.stringify(g.glue_rows) === JSON.stringify(g.expected_rows) &&
         ['silver', 'quarantine', 'condemned'].every((d) => (g.duckdb_rows[d] ?? 0) === (g.expected_rows[d] ?? 0));
       out.push(
-        `| ${n(g.rows)} | ${mib(g.file_bytes)} | ${n(g.glue_seconds, 1)} s | ${n(g.glue_rows_per_second)} | ${n(g.duckdb_seconds, 2)} s | ${n(g.duckdb_rows_per_second)} | ${n(g.ratio, 2)}× | ${n(g.glue_rows.silver ?? 0)} / ${n(g.glue_rows.quarantine ?? 0)} / ${n(g.glue_rows.condemned ?? 0)} ${same ? '(agree)' : '**(DISAGREE)**'} |`,
+        `| ${n(g.rows)} | ${mib(g.file_bytes)} | ${n(g.glue_seconds, 1)} s${runs(g.glue_runs_seconds, 1)} | ${n(g.glue_rows_per_second)} | ${n(g.duckdb_seconds, 2)} s${runs(g.duckdb_runs_seconds, 2)} | ${n(g.duckdb_rows_per_second)} | ${n(g.ratio, 2)}× | ${n(g.glue_rows.silver ?? 0)} / ${n(g.glue_rows.quarantine ?? 0)} / ${n(g.glue_rows.condemned ?? 0)} ${same ? '(agree)' : '**(DISAGREE)**'} |`,
       );
     }
-    out.push('', 'Reproduce: `npm run bench -- --only a --glue-rows 1000000,5000000`', '');
+    out.push('', 'Reproduce: `npm run bench -- --only a --glue-rows 1000000,5000000 --glue-repeats 3`', '');
   }
 
   if (bh) {

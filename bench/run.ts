@@ -61,6 +61,12 @@ async function main(argv: string[]): Promise<void> {
       'a,b,c,e,f,d',
     )
     .option('--glue-rows <n,...>', '(a) rows per Glue job file', positiveInts, [1_000_000, 5_000_000])
+    .option(
+      '--glue-repeats <n>',
+      '(a) runs of each engine per file (the median is reported)',
+      (v) => positiveInts(v)[0],
+      3,
+    )
     .option('--history-rows <n>', '(b) silver transactions', (v) => positiveInts(v)[0], 100_000_000)
     .option('--history-accounts <n>', '(b) distinct accounts in silver', (v) => positiveInts(v)[0], 10_000)
     .option('--history-iterations <n>', '(b) timed runs of the snapshot path', (v) => positiveInts(v)[0], 20)
@@ -89,6 +95,7 @@ async function main(argv: string[]): Promise<void> {
   const o = program.opts<{
     only: string;
     glueRows: number[];
+    glueRepeats: number;
     historyRows: number;
     historyIterations: number;
     historyAccounts: number;
@@ -127,7 +134,7 @@ async function main(argv: string[]): Promise<void> {
   if (parts.has('a')) {
     started('glue');
     const glue: GlueJobBench[] = [];
-    for (const rows of o.glueRows) glue.push(await benchGlueJob({ rows, workDir: o.work }));
+    for (const rows of o.glueRows) glue.push(await benchGlueJob({ rows, workDir: o.work, repeats: o.glueRepeats }));
     results.glue = glue;
   }
   if (parts.has('b')) {

@@ -170,3 +170,10 @@ def test_read_records_takes_the_line_reader_for_large_files_only(
             ("big.csv", 2, True, "A2", "C2", None, None, None),
         ]
     )
+
+
+def test_trimmed_strips_spaces_and_tabs_only(spark):
+    values = [" a ", "\ta\t", " \t a \t ", "a", "", "   ", "\t", "\x01a\x01", "\xa0a\xa0", "\na\n"]
+    df = spark.createDataFrame([(v,) for v in [*values, None]], "v string")
+    got = [r[0] for r in df.select(csv_reader.trimmed(df["v"])).collect()]
+    assert got == [*[v.strip(" \t") for v in values], None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -38,11 +40,16 @@ def classify(
     v_id = f"v_{id_rule['silver']}"
     keys = _key_names(contract)
 
-    rows = apply_row_rules(records, contract).withColumn("valid", F.size("row_codes") == 0)
+    # Every comparison below is keyed on the (trimmed) raw id first, so the run's records are
+    # shuffled once, by it, before the row rules: the rows cross as the raw fields only (the
+    # typed values and codes are computed after the shuffle), and the windows' partitions and
+    # the joins' keys all start with it. For a valid row the raw id is its silver id, so the
+    # extra key changes no group that counts. (The shuffle also ends the parse's generated code
+    # before the rules': one method for both would be too large for the JVM to compile.)
+    rows = apply_row_rules(records.repartition(F.col(raw_id)), contract).withColumn(
+        "valid", F.size("row_codes") == 0
+    )
 
-    # Every comparison below is keyed on the (trimmed) raw id first, so the run's wide rows are
-    # shuffled once: the windows' partitions and the joins' keys all start with it. For a valid
-    # row the raw id is its silver id, so the extra key changes no group that counts.
     # Silver rows of other ingest dates by id: an id is a conflict if it is there at all, and a
     # duplicate if one of its rows has the same five values.
     other_silver = published_silver.where(F.col("ingest_date") != F.lit(ingest_date).cast("date"))
@@ -77,12 +84,26 @@ def classify(
     # (after the joins, whose shuffle by raw id already clusters the windows' partitions)
     # Earlier valid rows of the run: ordered by (file name bytes, record); Spark
     # compares strings by their UTF-8 bytes, which is the contract's byte order.
-    order = [F.col("source_file"), F.col("source_record")]
-    by_id = Window.partitionBy(raw_id, "valid", v_id).orderBy(*order)
-    by_key = Window.partitionBy(raw_id, "valid", *keys).orderBy(*order)
-    rows = rows.withColumn(
-        "dup_id_run", F.col("valid") & (F.row_number().over(by_id) > 1)
-    ).withColumn("dup_row_run", F.col("valid") & (F.row_number().over(by_key) > 1))
+    # One sort serves both rules: an id's rows ordered by their other values, then by position.
+    # A duplicate id is a row after the first position of its id; a duplicate row one whose
+    # predecessor has the same values (equal values are adjacent, in position order).
+    position = F.struct(F.col("source_file"), F.col("source_record"))
+    others = [k for k in keys if k != v_id]
+    by_id = Window.partitionBy(raw_id, "valid", v_id).orderBy(
+        *others, "source_file", "source_record"
+    )
+    whole_id = by_id.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    # (NULL-safe, as the partition keys of a window are; a first row has no predecessor)
+    same_values = [F.lag(k, 1).over(by_id).eqNullSafe(F.col(k)) for k in others]
+    has_predecessor = F.row_number().over(by_id) > 1
+    rows = rows.withColumns(
+        {
+            "dup_id_run": F.col("valid") & (position != F.min(position).over(whole_id)),
+            "dup_row_run": reduce(
+                lambda a, b: a & b, same_values, F.col("valid") & has_predecessor
+            ),
+        }
+    )
 
     flag = lambda name: F.coalesce(F.col(name), F.lit(False))  # noqa: E731
     dup_row = F.col("valid") & (flag("dup_row_run") | flag("dup_row_silver"))

@@ -10,7 +10,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from txlake_glue.contract import Contract, records_schema
-from txlake_glue.csv_parse import csv_records, header_indexes, parse_file, set_csv_field_limit
+from txlake_glue.csv_parse import (
+    BLANKS,
+    csv_records,
+    header_indexes,
+    parse_file,
+    set_csv_field_limit,
+)
 from txlake_glue.storage import join_path, path_exists, read_bytes
 
 # Below this many records (the landing check's count) a file is parsed whole in Python: the
@@ -27,18 +33,33 @@ _FIELD_RE = r',("(?:[^"]|"")*"|[^,"][^,]*|)'
 
 
 def line_fields(line: Column) -> Column:
-    """The fields of a single-line CSV record, as Python's csv module reads them.
+    """The fields of a single-line CSV record as they stand: a quoted field keeps its quotes.
 
-    Lines without a quote are split on commas; the rare line with one goes through the
-    RFC 4180 field pattern and is unquoted. Both run in the JVM, so no row crosses to Python.
+    Lines without a quote are split on commas; the rare line with one goes through the RFC 4180
+    field pattern. ``unquoted`` then gives each field as Python's csv module reads it. Both run
+    in the JVM (and in Spark's generated code: a lambda over the array would leave it), so no
+    row crosses to Python.
     """
-    unquote = F.transform(
-        F.regexp_extract_all(F.concat(F.lit(","), line), F.lit(_FIELD_RE), 1),
-        lambda f: F.when(
-            f.startswith('"'), F.regexp_replace(f.substr(F.lit(2), F.length(f) - 2), '""', '"')
-        ).otherwise(f),
-    )
-    return F.when(F.instr(line, '"') > 0, unquote).otherwise(F.split(line, ",", -1))
+    quoted = F.regexp_extract_all(F.concat(F.lit(","), line), F.lit(_FIELD_RE), 1)
+    return F.when(line.contains('"'), quoted).otherwise(F.split(line, ",", -1))
+
+
+def unquoted(field: Column) -> Column:
+    """A field of ``line_fields`` as Python's csv module reads it (a quoted one unquoted).
+
+    Only a field of a line with a quote can start with one, and then it is a quoted field.
+    """
+    inner = field.substr(F.lit(2), F.length(field) - 2)
+    return F.when(field.startswith('"'), F.regexp_replace(inner, '""', '"')).otherwise(field)
+
+
+def trimmed(field: Column) -> Column:
+    """``field`` without surrounding spaces and tabs (``BLANKS``), as ``csv_parse`` trims.
+
+    Spark's trim of a set of characters allocates per value; trimming spaces only does not, and
+    is the same for a value without a tab.
+    """
+    return F.when(field.contains("\t"), F.btrim(field, F.lit(BLANKS))).otherwise(F.trim(field))
 
 
 def read_lines_file(
@@ -62,7 +83,9 @@ def read_lines_file(
         )
     )
     # A record that continues on the next line leaves an odd number of quotes on its first line.
-    odd_quotes = (F.length(F.col("line")) - F.length(F.regexp_replace("line", '"', ""))) % 2 == 1
+    # (counted only on lines with a quote: most have none)
+    quotes = F.length(F.col("line")) - F.length(F.translate(F.col("line"), '"', ""))
+    odd_quotes = F.col("line").contains('"') & (quotes % 2 == 1)
     blocks = (
         lines.groupBy("block")
         .agg(
@@ -99,8 +122,10 @@ def read_lines_file(
     def value(i: int | None) -> Column:
         if i is None:
             return F.lit(None).cast("string")
-        return F.when(F.size(fields) > i, F.expr(f"trim(BOTH ' \t' FROM fields[{i}])"))
+        return F.when(F.size(fields) > i, unquoted(fields[i]))
 
+    columns = [*contract.fields, *contract.optional_fields]
+    indexes = [*[index[c] for c in names], *optional_index]
     return (
         numbered.where(F.col("n") > 0)
         .select(F.col("n").alias("source_record"), line_fields(F.col("line")).alias("fields"))
@@ -108,11 +133,14 @@ def read_lines_file(
             F.lit(name).alias("source_file"),
             "source_record",
             (F.size(fields) != len(header)).alias("malformed"),
-            *[value(index[c]).alias(f) for c, f in zip(names, contract.fields, strict=True)],
-            *[
-                value(i).alias(f)
-                for i, f in zip(optional_index, contract.optional_fields, strict=True)
-            ],
+            *[value(i).alias(f) for i, f in zip(indexes, columns, strict=True)],
+        )
+        # (trimmed in a projection of its own: each value is unquoted once)
+        .select(
+            "source_file",
+            "source_record",
+            "malformed",
+            *[trimmed(F.col(f)).alias(f) for f in columns],
         )
     )
 

@@ -60,25 +60,55 @@ def rejected_output(
     return classified.where(F.col("destination") == destination).select(*cols)
 
 
+def staged_rows(classified: DataFrame, contract: Contract) -> DataFrame:
+    """Only what the outputs and the counts read of ``classify``'s rows, for the run's cache.
+
+    A silver row keeps its typed values (``v_*``), a quarantine or condemned row its raw fields;
+    the other side is NULL (never read for that destination), which makes the cached rows
+    smaller. ``silver_output``, ``rejected_output`` and ``compute_counts`` give the same result
+    on these rows as on the classified ones.
+    """
+    silver = F.col("destination") == F.lit(SILVER)
+    typed = [f"v_{c['silver']}" for c in contract.source_columns]
+    return classified.select(
+        "source_file",
+        "source_record",
+        *[F.when(~silver, F.col(f)).alias(f) for f in contract.fields],
+        *contract.optional_fields,
+        *[F.when(silver, F.col(v)).alias(v) for v in typed],
+        "destination",
+        "error_codes",
+    )
+
+
 def compute_counts(classified: DataFrame, contract: Contract, file_names: list[str]) -> dict:
-    """The counts document the quality gate reconciles against (SPEC section 3)."""
-    by_dest = {r[0]: r[1] for r in classified.groupBy("destination").count().collect()}
-    reasons = {
-        r[0]: r[1]
-        for r in classified.select(F.explode("error_codes").alias("code"))
-        .groupBy("code")
+    """The counts document the quality gate reconciles against (SPEC section 3).
+
+    One aggregation over the rows (one job): rows by destination, file, silver month and codes.
+    """
+    ts = F.col(f"v_{contract.column('timestamp')['silver']}")
+    silver = F.col("destination") == F.lit(SILVER)
+    groups = (
+        classified.groupBy(
+            "destination",
+            "source_file",
+            F.when(silver, F.date_format(ts, "yyyy-MM")).alias("month"),
+            "error_codes",
+        )
         .count()
         .collect()
-    }
-    by_file = {r[0]: r[1] for r in classified.groupBy("source_file").count().collect()}
-    ts = F.col(f"v_{contract.column('timestamp')['silver']}")
-    months = [
-        r[0]
-        for r in classified.where(F.col("destination") == SILVER)
-        .select(F.date_format(ts, "yyyy-MM").alias("m"))
-        .distinct()
-        .collect()
-    ]
+    )
+    by_dest: dict[str, int] = {}
+    by_file: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    months: set = set()
+    for destination, source_file, month, codes, n in groups:
+        by_dest[destination] = by_dest.get(destination, 0) + n
+        by_file[source_file] = by_file.get(source_file, 0) + n
+        for code in codes or []:
+            reasons[code] = reasons.get(code, 0) + n
+        if destination == SILVER:
+            months.add(month)
     return {
         "read": sum(by_dest.values()),
         SILVER: by_dest.get(SILVER, 0),

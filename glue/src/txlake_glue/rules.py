@@ -60,10 +60,12 @@ def with_timestamp(df: DataFrame, raw: str, out: str, pattern: str) -> DataFrame
     # One regex pass: the match is rewritten to its groups joined by "|" (an unmatched optional
     # group gives ""), then split; ten regexp_extract calls would run the regex ten times.
     template = "|".join(f"${i}" for i in groups.values())
-    df = df.withColumn(
-        tmp["y"] + "_all",
-        F.when(c.rlike(p), F.split(F.regexp_replace(c, p, template), r"\|")),
-    )
+    rewritten = tmp["y"] + "_rewritten"
+    df = df.withColumn(rewritten, F.regexp_replace(c, p, template))
+    # A rewritten value matched; an unchanged one is matched against the pattern (only then, so
+    # a valid value goes through the regex once): together exactly the values the pattern finds.
+    matched = (F.col(rewritten) != c) | c.rlike(p)
+    df = df.withColumn(tmp["y"] + "_all", F.when(matched, F.split(F.col(rewritten), r"\|")))
     parts = F.col(tmp["y"] + "_all")
     df = df.withColumns(
         {
@@ -105,7 +107,7 @@ def with_timestamp(df: DataFrame, raw: str, out: str, pattern: str) -> DataFrame
     )
     ms = F.col(f"_{out}_ms")
     df = df.withColumn(out, F.when(ms.between(MIN_EPOCH_MS, MAX_EPOCH_MS), F.timestamp_millis(ms)))
-    return df.drop(*tmp.values(), tmp["y"] + "_all", f"_{out}_ms")
+    return df.drop(*tmp.values(), rewritten, tmp["y"] + "_all", f"_{out}_ms")
 
 
 def apply_row_rules(records: DataFrame, contract: Contract) -> DataFrame:
@@ -130,12 +132,15 @@ def apply_row_rules(records: DataFrame, contract: Contract) -> DataFrame:
                 value = currency_value(raw, contract.currencies)
             df = df.withColumn(out, value)
         df = df.withColumn(out, F.when(~_missing(raw) & ~F.col("malformed"), F.col(out)))
+        # Each column's code as an array of at most one, and those joined: filtering NULLs out
+        # of one array takes a lambda, which would leave Spark's generated code for the whole
+        # projection.
         codes.append(
-            F.when(_missing(raw), F.lit(col["missingCode"])).when(
-                F.col(out).isNull(), F.lit(col["invalidCode"])
-            )
+            F.when(_missing(raw), F.array(F.lit(col["missingCode"])))
+            .when(F.col(out).isNull(), F.array(F.lit(col["invalidCode"])))
+            .otherwise(F.array().cast("array<string>"))
         )
-    column_codes = F.filter(F.array(*codes), lambda x: x.isNotNull())
+    column_codes = F.concat(*codes)
     row_codes = F.when(F.col("malformed"), F.array(F.lit(contract.malformed_row))).otherwise(
         column_codes
     )
