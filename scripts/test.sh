@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "== pytest (Glue job on local Spark; its output follows the static checks)" >&2
+# Run alongside the static checks below: each of those is one process on one core, and pytest's
+# Spark waits on its driver more than it computes, so together they take the time of the longer.
+pytest_log=$(mktemp)
+# (in a process group of its own: a failed check stops it and its Spark with it)
+setsid .venv/bin/python -m pytest glue/tests -q >"$pytest_log" 2>&1 &
+pytest_pid=$!
+trap 'kill -- "-$pytest_pid" 2>/dev/null || true; rm -f "$pytest_log"' EXIT
 echo "== type-check" >&2
 npx --no-install tsc --noEmit -p tsconfig.json
 echo "== lint" >&2
@@ -18,7 +26,10 @@ echo "== cfn-lint" >&2
 .venv/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json >&2
 echo "== checkov (.checkov.yaml)" >&2
 .venv/scan/bin/checkov --config-file .checkov.yaml >&2
-echo "== pytest (Glue job on local Spark)" >&2
-.venv/bin/python -m pytest glue/tests -q
+echo "== pytest" >&2
+pytest_status=0
+wait "$pytest_pid" || pytest_status=$?
+cat "$pytest_log"
+[ "$pytest_status" -eq 0 ] || { echo "pytest failed (exit $pytest_status)" >&2; exit "$pytest_status"; }
 echo "== jest" >&2
 npx --no-install jest --maxWorkers=2
