@@ -4,7 +4,7 @@
  * ratio, where the backfill's time goes state by state, and the demo after its set-up.
  * Run through `npm run bench -- --only e` (bench/run.ts); every figure is measured, none is assumed.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ import { addDays } from '../core/calendar';
 import { landingPrefix } from '../core/lake-layout';
 import { generateFiles, type GenerateSummary } from '../tools/generate/generate';
 import { synthesizeTemplates } from '../runner/local/template-resolver';
-import { ROOT, type StateEnd, txlake } from './pipeline';
+import { ROOT, runProcess, type StateEnd, txlake } from './pipeline';
 
 /** The first date of the backfill (and the single date): a calendar month starts there. */
 const FIRST_DATE = '2024-01-01';
@@ -181,18 +181,9 @@ async function timedDemo(lake: string): Promise<{ wall_seconds: number; load: [n
   const before = load();
   const started = Date.now();
   // `bash -c TEXT NAME`: NAME is the script's $0, so its `cd "$(dirname "$0")/.."` works as it does.
-  const child = spawn('bash', ['-c', withoutSetup, script], {
-    cwd: ROOT,
-    env: { ...process.env, TXLAKE_LAKE: lake },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const code: number = await new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c) => resolve(c ?? 1));
+  const { code, stdout, stderr } = await runProcess('bash', ['-c', withoutSetup, script], {
+    ...process.env,
+    TXLAKE_LAKE: lake,
   });
   const wall = (Date.now() - started) / 1000;
   if (code !== 0 || !stdout.trim()) throw new Error(`the demo exited ${code}:\n${stderr.slice(-3000)}`);

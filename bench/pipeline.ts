@@ -241,14 +241,13 @@ export interface CliRun {
   readonly states: StateEnd[];
 }
 
-/** Runs `txlake <args>` as a user would (bin/txlake.js, a process of its own) and times it. */
-export async function txlake(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'txlake.js'), ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs a command from the repository root to its end, collecting its output. */
+export async function runProcess(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -257,6 +256,17 @@ export async function txlake(args: string[], env: NodeJS.ProcessEnv = process.en
     child.on('error', reject);
     child.on('close', (c) => resolve(c ?? 1));
   });
+  return { code, stdout, stderr };
+}
+
+/** Runs `txlake <args>` as a user would (bin/txlake.js, a process of its own) and times it. */
+export async function txlake(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
+  const started = Date.now();
+  const { code, stdout, stderr } = await runProcess(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'txlake.js'), ...args],
+    env,
+  );
   const states = stderr
     .split('\n')
     .map((line) => PROGRESS.exec(line))
