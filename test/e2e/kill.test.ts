@@ -95,6 +95,22 @@ function day2Files(): Record<string, string> {
   };
 }
 
+/** The names in a rejected-layer summary (`rejected files: a b; reasons: c d`). */
+const rejectedNames = (state: LayerState): Set<string> =>
+  new Set(
+    state.rejected.summary
+      .replace(/rejected files:|reasons:|;/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean),
+  );
+
+/** Whether the rejected layer holds everything of before and nothing that after lacks. */
+function rejectedBetween(state: LayerState, before: LayerState, after: LayerState): boolean {
+  const names = rejectedNames(state);
+  const afterNames = rejectedNames(after);
+  return [...rejectedNames(before)].every((n) => names.has(n)) && [...names].every((n) => afterNames.has(n));
+}
+
 /** The landed files of a lake, by the hash of their bytes. */
 const bronzeFiles = (lake: string): Record<string, string> =>
   diskFiles(lake, { content: 'sha256', folders: ['bronze'] });
@@ -311,11 +327,22 @@ describe('crash consistency: SIGKILL of the CLI process group at many points of 
     (i) => {
       const k = kills[i];
       const verdict = classify(k.state, before, after);
+      // Known gap (docs/reliability.md): the date's rejected files are S3 objects copied one by
+      // one in Publish, so a kill inside it leaves some of them; the layer must then lie between
+      // before and after (nothing lost, nothing foreign), and the next run completes it.
+      if (verdict.rejected.startsWith('NEITHER') && rejectedBetween(k.state, before, after))
+        verdict.rejected = 'between';
       const allowed = expect.stringMatching(/^(before|after)$/);
       const report = k.report === reportBefore ? 'before' : k.report === reportAfter ? 'after' : 'neither';
       expect({ point: k.point, verdict, report }).toEqual({
         point: k.point,
-        verdict: { silver: allowed, quarantine: allowed, condemned: allowed, gold: allowed, rejected: allowed },
+        verdict: {
+          silver: allowed,
+          quarantine: allowed,
+          condemned: allowed,
+          gold: allowed,
+          rejected: expect.stringMatching(/^(before|after|between)$/),
+        },
         // the quarter's report is one more object in gold, replaced as a whole (never missing or
         // partial); like each layer it may still be before while the monthly balances are after
         // until the date commits (the next run rolls an uncommitted date back as a whole)
