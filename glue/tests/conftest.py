@@ -11,7 +11,7 @@ import pytest
 
 import txlake_glue
 from txlake_glue.contract import load_contract
-from txlake_glue.session import get_spark
+from txlake_glue.session import SPARK_JVM_ENV, get_spark
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 CONTRACT_PATH = REPO_DIR / "contract" / "transactions.v1.json"
@@ -24,6 +24,8 @@ PACKAGE_DIR = str(Path(txlake_glue.__file__).resolve().parents[1])
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (PACKAGE_DIR, os.environ.get("PYTHONPATH")) if p
 )
+# The tests' runs are small: a JVM that compiles less (as jest's, test/global/glue-hosts.ts).
+os.environ.setdefault(SPARK_JVM_ENV, "small-runs")
 # PySpark converts timestamps to and from naive datetimes in the process time zone.
 os.environ["TZ"] = "UTC"
 time.tzset()

@@ -362,3 +362,40 @@ def test_unknown_mode_and_missing_arguments_are_refused(lake):
     with pytest.raises(SystemExit):
         # transform without its deployment arguments (--contract)
         run_job(lake, "transform", "x", DATE)
+
+
+def test_write_tasks_one_per_share_of_rows():
+    from txlake_glue.transform import ROWS_PER_WRITE_TASK, write_tasks
+
+    assert [write_tasks(n) for n in (0, 1, ROWS_PER_WRITE_TASK)] == [1, 1, 1]
+    assert write_tasks(ROWS_PER_WRITE_TASK + 1) == 2
+    assert write_tasks(5_000_000) == -(-5_000_000 // ROWS_PER_WRITE_TASK)
+
+
+def test_a_small_day_adds_one_file_per_partition(tmp_path, contract, contract_dict):
+    # 300 rows over two months: shuffled over all of the job's tasks (4 locally), written by one.
+    lake = create_lake(tmp_path / "lake", contract_dict)
+    date, run_id = "2024-02-10", "small-day"
+    lines = [HEADER]
+    for i in range(300):
+        lines.append(f"S{i},C{i % 7},{i}.25,EUR,2024-0{1 + i % 2}-0{1 + i % 9}T10:00:00Z")
+    lines += ["X1,C1,abc,EUR,2024-02-01T00:00:00Z", "X2,C1,1.234,EUR,2024-02-01T00:00:00Z"]
+    write(
+        lake / "bronze" / "transactions" / f"ingest_date={date}" / "day.csv",
+        ("\n".join(lines) + "\n").encode(),
+    )
+    landing(lake, run_id, ["day.csv"], date=date)
+    counts = transform(lake, contract_dict, run_id=run_id, date=date)
+    assert (counts["silver"], counts["quarantined"], counts["silver_months"]) == (
+        300,
+        2,
+        ["2024-01", "2024-02"],
+    )
+    catalog = outside_catalog(lake)
+    added = {}
+    for key, table in (("silver", SILVER), ("quarantine", QUARANTINE)):
+        loaded = catalog.load_table(f"{DATABASE}.{table}")
+        head = loaded.snapshot_by_id(int(counts["staged"][key]["snapshot_id"]))
+        added[key] = int(head.summary["added-data-files"])
+    # silver is partitioned by month (two), quarantine by ingest date (one)
+    assert added == {"silver": 2, "quarantine": 1}

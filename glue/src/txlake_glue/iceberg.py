@@ -200,6 +200,23 @@ def has_rows(spark: SparkSession, target: str, condition: str) -> bool:
     return bool(spark.sql(f"SELECT 1 FROM {target} WHERE {condition} LIMIT 1").collect())
 
 
+def may_hold(spark: SparkSession, table: Table, at: str | int, column: str, value: str) -> bool:
+    """Whether a data file of the table at ``at`` (a branch, or a snapshot id) may hold a row with
+    ``column = value``: Iceberg's scan planning over partitions and column statistics, no Spark job.
+
+    False is certain (no file can match); True only says a query must look. Most ingest dates are
+    new to a table, so the job's checks for a date's earlier rows mostly end here.
+    """
+    expressions = spark._jvm.org.apache.iceberg.expressions.Expressions
+    scan = _java_table(spark, table).newScan()
+    scan = scan.useSnapshot(at) if isinstance(at, int) else scan.useRef(at)
+    tasks = scan.filter(expressions.equal(column, value)).planFiles()
+    try:
+        return bool(tasks.iterator().hasNext())
+    finally:
+        tasks.close()
+
+
 def delete_rows(spark: SparkSession, target: str, condition: str) -> None:
     # SQL DELETE carries no snapshot properties in Iceberg 1.7.1 (only DataFrame writes do);
     # the run's delete is known by its place between the branch's base and the run's append.

@@ -140,16 +140,23 @@ def to_table_columns(rows: DataFrame, table: T.StructType, table_name: str) -> D
     )
 
 
-def silver_history(published_silver: DataFrame, contract: Contract, ingest_date: str) -> dict:
+def silver_history(
+    published_silver: DataFrame, contract: Contract, ingest_date: str, date_published: bool
+) -> dict:
     """What the run replaces in published silver, for the gold refresh's first month.
 
     ``replaced_silver_months``: the months of the date's published rows (a rerun replaces them);
     ``latest_silver_month``: the latest month silver held before the run (None when empty).
+    ``date_published``: False when the table's metadata says silver holds no row of the date
+    (then there is nothing to look for).
     """
     ts = F.col(contract.column("timestamp")["silver"])
-    # Session time zone is UTC, so these are UTC months.
-    of_date = published_silver.where(F.col("ingest_date") == F.lit(ingest_date).cast("date"))
-    replaced = [r[0] for r in of_date.select(F.date_format(ts, "yyyy-MM")).distinct().collect()]
+    replaced = []
+    if date_published:
+        # Session time zone is UTC, so these are UTC months.
+        of_date = published_silver.where(F.col("ingest_date") == F.lit(ingest_date).cast("date"))
+        months = of_date.select(F.date_format(ts, "yyyy-MM")).distinct().collect()
+        replaced = [r[0] for r in months]
     # max() of the column itself: Iceberg answers it from the files' column statistics.
     latest = published_silver.select(F.date_format(F.max(ts), "yyyy-MM")).first()[0]
     return {"replaced_silver_months": sorted(replaced), "latest_silver_month": latest}

@@ -36,6 +36,10 @@ COUNTS_OBJECT = "part-00000.json"
 # The counts document's name for each destination's row count.
 COUNT_KEYS = {SILVER: SILVER, QUARANTINE: "quarantined", CONDEMNED: CONDEMNED}
 
+# A write task's share of a destination's rows (about 5 MB of Parquet for silver), below which
+# fewer tasks write: see ``write_tasks``.
+ROWS_PER_WRITE_TASK = 250_000
+
 # Spark settings while the run's rows are classified, cached and written:
 # - no compression of the cached rows (read when the cache is planned, at persist): Spark's
 #   in-memory column compression costs more CPU than any other step of the run (hash maps per
@@ -72,18 +76,32 @@ def replace_date(
     branch: str,
     ingest_date: str,
     rows: DataFrame | None,
+    row_count: int,
     properties: dict,
 ) -> None:
     """On the branch: the date's earlier rows deleted (a rerun replaces them), the run's added."""
     target = table.branch(branch)
     of_date = f"ingest_date = DATE '{ingest_date}'"
-    # Commits only when there is something to change: most dates are new.
-    if iceberg.has_rows(spark, target, of_date):
+    # Commits only when there is something to change: most dates are new (and the table's
+    # metadata says so without a query).
+    earlier = iceberg.may_hold(spark, table, branch, "ingest_date", ingest_date)
+    if earlier and iceberg.has_rows(spark, target, of_date):
         iceberg.delete_rows(spark, target, of_date)
     if rows is not None:
         columns = spark.table(target).schema
-        rows = to_table_columns(rows, columns, table.name)
+        rows = to_table_columns(rows, columns, table.name).coalesce(write_tasks(row_count))
         iceberg.append(rows, target, properties, fanout=True)
+
+
+def write_tasks(rows: int) -> int:
+    """How many tasks write a destination's rows: one per ``ROWS_PER_WRITE_TASK`` started.
+
+    The fanout writer leaves a file per task and month, so a small day written by every task of
+    the job (4 locally, the shuffle's partitions in Glue) would add that many files per month to
+    the table, each read again by every later run until maintenance compacts them. Fewer tasks
+    only merge the cached rows (``coalesce``: no shuffle); a large day keeps all of its tasks.
+    """
+    return max(1, -(-rows // ROWS_PER_WRITE_TASK))
 
 
 def write_counts(spark: SparkSession, path: str, counts: dict) -> None:
@@ -150,8 +168,12 @@ def stage_rows(
                 CONDEMNED: rejected_output(staged, contract, CONDEMNED, ingest_date, run_id),
             }
             for dest, table in by_dest.items():
-                rows = outputs[dest] if counts[COUNT_KEYS[dest]] else None
-                replace_date(spark, table, branch, ingest_date, rows, properties)
+                count = counts[COUNT_KEYS[dest]]
+                rows = outputs[dest] if count else None
+                replace_date(spark, table, branch, ingest_date, rows, count, properties)
         finally:
             staged.unpersist()
-    return {**counts, **silver_history(published_silver, contract, ingest_date)}
+    date_published = iceberg.may_hold(
+        spark, by_dest[SILVER], bases[SILVER], "ingest_date", ingest_date
+    )
+    return {**counts, **silver_history(published_silver, contract, ingest_date, date_published)}
