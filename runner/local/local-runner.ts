@@ -1,11 +1,12 @@
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FsObjectStore } from './fs-object-store';
-import { runRecordKey, runRecordsPrefix } from '../../core/lake-layout';
-import { type RunRequest, sanitizeId } from '../../core/run-plan';
+import { landingPrefix, runRecordKey, runRecordsPrefix } from '../../core/lake-layout';
+import { dateRange, type RunRequest, sanitizeId } from '../../core/run-plan';
+import { isCalendarDate } from '../../core/calendar';
 import { byIngestDate, type RunRecord } from '../../core/run-record';
 import {
   type PipelineRunner,
@@ -29,7 +30,7 @@ import { localPath, parseS3Uri } from './lake-paths';
 import { lakeTables } from './lake-tables';
 import { createLocalTables, localJobRun } from './local-catalog';
 import { LocalAthena, type QueryResult } from './local-athena';
-import { LocalGlue } from './local-glue';
+import { LocalGlue, sparkJvmProfile } from './local-glue';
 import {
   type CfnTemplate,
   LOCAL_ACCOUNT,
@@ -267,7 +268,8 @@ export class LocalPipelineRunner implements PipelineRunner {
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const templates = options.templates ?? synthesizeTemplates({ root: options.root, envName: options.envName });
   const pipeline = resolvePipeline(templates);
-  const glue = options.glue ?? new LocalGlue(options.root);
+  const glue =
+    options.glue ?? new LocalGlue(options.root, undefined, sparkJvmProfile(landedBytes(options.lake, options.input)));
   const athena = new ExecutionAthena(pipeline, options.lake);
   try {
     // CloudFormation creates the tables in AWS; locally they are made from the same template.
@@ -277,6 +279,30 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     athena.close();
     if (!options.glue) glue.close();
   }
+}
+
+/**
+ * The bytes landed in bronze for the dates an execution input names (`{date}`, `{from, to}`);
+ * undefined when it names none (the scheduled run resolves its date itself) or not as dates.
+ */
+export function landedBytes(lake: string, input: Readonly<Record<string, string>>): number | undefined {
+  const { date, from, to } = input;
+  const dates =
+    date !== undefined && isCalendarDate(date)
+      ? [date]
+      : from !== undefined && to !== undefined && isCalendarDate(from) && isCalendarDate(to)
+        ? dateRange(from, to)
+        : undefined;
+  if (dates === undefined) return undefined;
+  let total = 0;
+  for (const day of dates) {
+    const dir = localPath(lake, `s3://bronze/${landingPrefix(day)}`);
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isFile()) total += statSync(path.join(dir, entry.name)).size;
+    }
+  }
+  return total;
 }
 
 async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions & LocalServices): Promise<LocalRunResult> {

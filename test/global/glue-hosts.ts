@@ -7,14 +7,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SPARK_JVM_ENV } from '../../runner/local/local-glue';
 
 export const GLUE_SOCKETS_ENV = 'TXLAKE_TEST_GLUE_SOCKETS';
 
-/** The local Spark JVM's profile (glue/src/txlake_glue/session.py): the tests' runs are small. */
-export const SPARK_JVM_ENV = 'TXLAKE_SPARK_JVM';
-
 export function setUp(): void {
-  // Workers, their hosts and the CLI processes tests spawn inherit it; a value already set wins.
+  // The tests' runs are small: every Spark of the run on the small-runs JVM (workers, their hosts
+  // and the CLI processes tests spawn inherit it); a profile already set wins.
   process.env[SPARK_JVM_ENV] ??= 'small-runs';
   // workers inherit the environment of the process that starts them
   process.env[GLUE_SOCKETS_ENV] = mkdtempSync(path.join(os.tmpdir(), 'txlake-jest-glue-'));

@@ -1,6 +1,13 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { GlueJobHost, GlueJobRunFailed } from '../../../runner/local/local-glue';
+import {
+  GlueJobHost,
+  GlueJobRunFailed,
+  SMALL_RUNS_MAX_LANDED_BYTES,
+  SPARK_JVM_ENV,
+  sparkJvmProfile,
+} from '../../../runner/local/local-glue';
+import { landedBytes } from '../../../runner/local/local-runner';
 import { ROOT } from '../../helpers/cli';
 import { tempDirs } from '../../helpers/lake';
 
@@ -14,7 +21,7 @@ import os, sys
 def main(argv):
     out, action = argv[argv.index("--out") + 1], argv[argv.index("--action") + 1]
     with open(out, "a") as f:
-        f.write(f"{os.getpid()} {action}\\n")
+        f.write(f"{os.getpid()} {action} {os.environ.get('TXLAKE_SPARK_JVM', '-')}\\n")
     print(f"ran {action}")
     if action == "raise":
         raise ValueError("the job failed on purpose")
@@ -124,5 +131,64 @@ describe('GlueJobHost on a Unix socket (the test suite: one warm host per jest w
     expect(written.map((l) => l[1])).toEqual(['a', 'b', 'raise', 'exit', 'after']);
     expect(new Set(written.slice(0, 4).map((l) => l[0])).size).toBe(1);
     expect(written[4][0]).not.toBe(written[0][0]);
+  });
+});
+
+describe("an execution's Spark JVM profile", () => {
+  const dirs = tempDirs('glue-jvm-');
+
+  test("small-runs up to 64 MiB landed, Java's own above it or when the dates are not known", () => {
+    expect(
+      [undefined, 0, SMALL_RUNS_MAX_LANDED_BYTES, SMALL_RUNS_MAX_LANDED_BYTES + 1].map((b) => sparkJvmProfile(b)),
+    ).toEqual(['default', 'small-runs', 'small-runs', 'default']);
+    expect(SMALL_RUNS_MAX_LANDED_BYTES).toBe(64 * 1024 * 1024);
+  });
+
+  test("landed bytes: the files of the input's dates in bronze (nothing else)", () => {
+    const lake = dirs();
+    const land = (date: string, name: string, bytes: number): void => {
+      const dir = path.join(lake, 'bronze', 'transactions', `ingest_date=${date}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, name), 'x'.repeat(bytes));
+    };
+    land('2024-01-01', 'a.csv', 100);
+    land('2024-01-01', 'b.csv', 20);
+    land('2024-01-03', 'c.csv', 7);
+    land('2024-01-04', 'd.csv', 1000); // outside the range below
+    mkdirSync(path.join(lake, 'bronze', 'transactions', 'ingest_date=2024-01-03', 'nested'));
+    expect(landedBytes(lake, { date: '2024-01-01' })).toBe(120);
+    expect(landedBytes(lake, { from: '2024-01-01', to: '2024-01-03' })).toBe(127);
+    expect(landedBytes(lake, { date: '2024-02-01' })).toBe(0);
+    expect(landedBytes(lake, {})).toBeUndefined();
+    expect(landedBytes(lake, { date: '2024-02-30' })).toBeUndefined();
+  });
+
+  test("a host starts on the execution's profile unless the environment names one", async () => {
+    const dir = dirs();
+    const script = path.relative(ROOT, path.join(dir, 'entry.py'));
+    writeFileSync(path.join(ROOT, script), ENTRY);
+    const out = path.join(dir, 'runs.txt');
+    const saved = process.env[SPARK_JVM_ENV];
+    const seen: string[] = [];
+    try {
+      for (const [environment, action] of [
+        [undefined, 'unset'],
+        ['default', 'named'],
+      ] as const) {
+        if (environment === undefined) delete process.env[SPARK_JVM_ENV];
+        else process.env[SPARK_JVM_ENV] = environment;
+        const host = new GlueJobHost(ROOT, undefined, undefined, 'small-runs');
+        try {
+          await host.run({ script, arguments: { '--out': out, '--action': action } });
+        } finally {
+          host.close();
+        }
+      }
+      seen.push(...lines(out).map((l) => `${l[1]} ${l[2]}`));
+    } finally {
+      if (saved === undefined) delete process.env[SPARK_JVM_ENV];
+      else process.env[SPARK_JVM_ENV] = saved;
+    }
+    expect(seen).toEqual(['unset small-runs', 'named default']);
   });
 });
