@@ -5,24 +5,49 @@ import { byteOrder, type ObjectEntry, type ObjectStore } from '../../lambdas/sha
 
 let tempCounter = 0;
 
-/** A temporary file next to `file`, unique across processes and concurrent calls of this one. */
-const tempName = (file: string): string =>
-  `${file}.txlake-tmp-${process.pid}-${Date.now()}-${(tempCounter = (tempCounter + 1) % 1e9)}`;
+/**
+ * Where writes are staged before they are renamed into place: a folder of the lake's own (same
+ * file system, so the rename is atomic) outside every bucket, so a write a kill interrupts leaves
+ * nothing in a bucket (an S3 PUT is all or nothing); {@link FsObjectStore.sweepTemporaryFiles}
+ * removes what dead processes left there.
+ */
+export const TEMP_DIR = path.join('_local', 'tmp');
+
+/** Temporary files are named `<pid>-<ms>-<n>`: unique across processes and calls of this one. */
+const tempName = (root: string): string =>
+  path.join(root, TEMP_DIR, `${process.pid}-${Date.now()}-${(tempCounter = (tempCounter + 1) % 1e9)}`);
+
+/** Writes `body` to a new temporary file of the store rooted at `root` and returns its path. */
+async function writeTemp(root: string, body: Buffer | string): Promise<string> {
+  await fs.mkdir(path.join(root, TEMP_DIR), { recursive: true });
+  const temp = tempName(root);
+  await fs.writeFile(temp, body, { flag: 'wx' });
+  return temp;
+}
 
 /**
- * Writes `body` to a new temporary file next to `file` (creating the folders) and returns its path.
- * A concurrent delete may prune the folder between its creation and the write: then it is made again.
+ * Moves (`rename`) or links (`link`) `temp` to `file`, creating its folders. A concurrent delete
+ * may prune a folder between its creation and the move: then it is made again.
  */
-async function writeTemp(file: string, body: Buffer | string): Promise<string> {
+async function intoPlace(operation: 'rename' | 'link', temp: string, file: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     await fs.mkdir(path.dirname(file), { recursive: true });
-    const temp = tempName(file);
     try {
-      await fs.writeFile(temp, body, { flag: 'wx' });
-      return temp;
+      await fs[operation](temp, file);
+      return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
     }
+  }
+}
+
+/** Whether a process with this id is running (a temporary file's writer). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -32,6 +57,27 @@ async function writeTemp(file: string, body: Buffer | string): Promise<string> {
  */
 export class FsObjectStore implements ObjectStore {
   constructor(private readonly root: string) {}
+
+  /** Removes the temporary files of writers that died mid-write (a kill); returns how many. */
+  async sweepTemporaryFiles(): Promise<number> {
+    const dir = path.join(this.root, TEMP_DIR);
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const pid = Number(name.split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+        await fs.rm(path.join(dir, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
 
   private file(bucket: string, key: string): string {
     const resolved = path.resolve(this.root, bucket, key);
@@ -61,6 +107,7 @@ export class FsObjectStore implements ObjectStore {
         if (entry.isDirectory()) {
           await walk(full);
         } else if (entry.isFile() && !entry.name.includes('.txlake-tmp-')) {
+          // (files named so are the temporary files of lakes written before TEMP_DIR)
           const key = path.relative(base, full).split(path.sep).join('/');
           if (key.startsWith(prefix)) entries.push({ key, size: (await fs.stat(full)).size });
         }
@@ -91,7 +138,11 @@ export class FsObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Buffer | string): Promise<void> {
     const file = this.file(bucket, key);
-    await fs.rename(await writeTemp(file, body), file);
+    const temp = await writeTemp(this.root, body);
+    await intoPlace('rename', temp, file).catch(async (error: unknown) => {
+      await fs.rm(temp, { force: true });
+      throw error;
+    });
   }
 
   /**
@@ -102,9 +153,9 @@ export class FsObjectStore implements ObjectStore {
    */
   async putIfAbsent(bucket: string, key: string, body: Buffer | string): Promise<boolean> {
     const file = this.file(bucket, key);
-    const temp = await writeTemp(file, body);
+    const temp = await writeTemp(this.root, body);
     try {
-      await fs.link(temp, file);
+      await intoPlace('link', temp, file);
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -128,10 +179,15 @@ export class FsObjectStore implements ObjectStore {
 
   async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
     const target = this.file(targetBucket, targetKey);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const temp = tempName(target);
-    await fs.copyFile(this.file(sourceBucket, sourceKey), temp);
-    await fs.rename(temp, target);
+    await fs.mkdir(path.join(this.root, TEMP_DIR), { recursive: true });
+    const temp = tempName(this.root);
+    try {
+      await fs.copyFile(this.file(sourceBucket, sourceKey), temp);
+      await intoPlace('rename', temp, target);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
   }
 
   async delete(bucket: string, keys: readonly string[]): Promise<void> {

@@ -272,6 +272,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     options.glue ?? new LocalGlue(options.root, undefined, sparkJvmProfile(landedBytes(options.lake, options.input)));
   const athena = new ExecutionAthena(pipeline, options.lake);
   try {
+    // What a killed run was writing when it died (never in a bucket: FsObjectStore stages writes).
+    await new FsObjectStore(options.lake).sweepTemporaryFiles();
     // CloudFormation creates the tables in AWS; locally they are made from the same template.
     await createLocalTables(pipeline, options.lake, glue);
     return await execute(pipeline, { ...options, glue, athena });

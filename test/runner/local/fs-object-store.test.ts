@@ -1,11 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
 import type { ObjectEntry } from '../../../lambdas/shared/object-store';
+import { TEMP_DIR } from '../../../runner/local/fs-object-store';
 import { storeLakePerTest, tempStoreLake } from '../../helpers/lake';
-import { diskDirs, diskFiles } from '../../helpers/lake-state';
+import { diskDirs as allDiskDirs, diskFiles } from '../../helpers/lake-state';
 
 const lake = storeLakePerTest();
+
+/** The buckets' folders (the store's own staging folder, `_local/tmp`, left out). */
+const diskDirs = (root: string): string[] =>
+  allDiskDirs(root).filter((d) => d !== '_local' && !d.startsWith('_local/'));
 
 const keys = (entries: readonly ObjectEntry[]): string[] => entries.map((e) => e.key);
 
@@ -135,6 +141,23 @@ describe('FsObjectStore.list', () => {
     );
   });
 
+  test('writes are staged outside every bucket; the sweep removes what dead writers left there', async () => {
+    await lake.store.put('staging', 'k', 'x');
+    await lake.store.copy('staging', 'k', 'quarantine', 'files/k');
+    // a dead writer (a process that has ended) and a live one (this process) mid-write
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const temp = path.join(lake.root, TEMP_DIR);
+    await fs.writeFile(path.join(temp, `${dead}-1-1`), 'half of an object');
+    await fs.writeFile(path.join(temp, `${process.pid}-1-2`), 'still being written');
+    expect(await lake.store.list('quarantine', '')).toEqual([{ key: 'files/k', size: 1 }]);
+    expect(await lake.store.sweepTemporaryFiles()).toBe(1);
+    expect(diskFiles(lake.root)).toEqual({
+      [`_local/tmp/${process.pid}-1-2`]: 'still being written',
+      'quarantine/files/k': 'x',
+      'staging/k': 'x',
+    });
+  });
+
   test('temporary files of an interrupted write are never listed', async () => {
     await lake.store.put('silver', 'transactions/a.parquet', 'A');
     await fs.writeFile(path.join(lake.root, 'silver/transactions/a.parquet.txlake-tmp-1-2'), 'half');
@@ -236,7 +259,9 @@ describe('FsObjectStore.putIfAbsent (exclusive create)', () => {
       expect(await lake.store.getText('staging', key)).toBe(a ? 'A'.repeat(100_000) : 'B'.repeat(50_000));
     }
     // no temporary file is left behind
-    expect(Object.keys(diskFiles(lake.root)).filter((k) => k.includes('.txlake-tmp-'))).toEqual([]);
+    expect(
+      Object.keys(diskFiles(lake.root)).filter((k) => k.includes('.txlake-tmp-') || k.startsWith('_local/')),
+    ).toEqual([]);
   });
 
   test('a reader never sees half an object while it is created', async () => {
