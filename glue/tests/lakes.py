@@ -32,6 +32,7 @@ TABLE_PROPERTIES = {
     "write.update.mode": "copy-on-write",
     "write.merge.mode": "copy-on-write",
     "write.parquet.compression-codec": "zstd",
+    "commit.manifest.min-count-to-merge": "10",
 }
 
 # The Glue job's default arguments (lib/constructs/ingestion-job.ts, keys from core/lake-layout),

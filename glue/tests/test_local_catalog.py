@@ -52,6 +52,7 @@ def test_tables_have_the_contract_columns_partitioning_and_properties(story, con
         assert table.format_version == 2
         assert table.properties["write.delete.mode"] == "copy-on-write"
         assert table.properties["write.parquet.compression-codec"] == "zstd"
+        assert table.properties["commit.manifest.min-count-to-merge"] == "10"
         specs[definition["name"]] = [
             (table.schema().find_field(f.source_id).name, str(f.transform))
             for f in table.spec().fields

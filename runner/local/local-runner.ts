@@ -30,7 +30,7 @@ import { localPath, parseS3Uri } from './lake-paths';
 import { lakeTables } from './lake-tables';
 import { createLocalTables, localJobRun } from './local-catalog';
 import { LocalAthena, type QueryResult } from './local-athena';
-import { LocalGlue, sparkJvmProfile } from './local-glue';
+import { type LandedFiles, LocalGlue, sparkJvmProfile } from './local-glue';
 import {
   type CfnTemplate,
   LOCAL_ACCOUNT,
@@ -269,7 +269,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const templates = options.templates ?? synthesizeTemplates({ root: options.root, envName: options.envName });
   const pipeline = resolvePipeline(templates);
   const glue =
-    options.glue ?? new LocalGlue(options.root, undefined, sparkJvmProfile(landedBytes(options.lake, options.input)));
+    options.glue ?? new LocalGlue(options.root, undefined, sparkJvmProfile(landedFiles(options.lake, options.input)));
   const athena = new ExecutionAthena(pipeline, options.lake);
   try {
     // What a killed run was writing when it died (never in a bucket: FsObjectStore stages writes).
@@ -284,10 +284,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 }
 
 /**
- * The bytes landed in bronze for the dates an execution input names (`{date}`, `{from, to}`);
+ * The files landed in bronze for the dates an execution input names (`{date}`, `{from, to}`);
  * undefined when it names none (the scheduled run resolves its date itself) or not as dates.
  */
-export function landedBytes(lake: string, input: Readonly<Record<string, string>>): number | undefined {
+export function landedFiles(lake: string, input: Readonly<Record<string, string>>): LandedFiles | undefined {
   const { date, from, to } = input;
   const dates =
     date !== undefined && isCalendarDate(date)
@@ -296,15 +296,16 @@ export function landedBytes(lake: string, input: Readonly<Record<string, string>
         ? dateRange(from, to)
         : undefined;
   if (dates === undefined) return undefined;
-  let total = 0;
+  let bytes = 0;
+  let withFiles = 0;
   for (const day of dates) {
     const dir = localPath(lake, `s3://bronze/${landingPrefix(day)}`);
     if (!existsSync(dir)) continue;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isFile()) total += statSync(path.join(dir, entry.name)).size;
-    }
+    const files = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isFile());
+    if (files.length > 0) withFiles += 1;
+    for (const file of files) bytes += statSync(path.join(dir, file.name)).size;
   }
-  return total;
+  return { bytes, dates: withFiles };
 }
 
 async function execute(pipeline: ResolvedPipeline, options: LocalRunOptions & LocalServices): Promise<LocalRunResult> {

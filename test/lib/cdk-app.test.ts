@@ -148,6 +148,7 @@ describe('storage stack', () => {
           'write.update.mode': 'copy-on-write',
           'write.merge.mode': 'copy-on-write',
           'write.parquet.compression-codec': 'zstd',
+          'commit.manifest.min-count-to-merge': '10',
         });
       }
       const silverBucket = Object.entries(storage.findResources('AWS::S3::Bucket')).find(

@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import {
   GlueJobHost,
   GlueJobRunFailed,
+  SMALL_RUNS_MAX_DATES,
   SMALL_RUNS_MAX_LANDED_BYTES,
   SPARK_JVM_ENV,
   sparkJvmProfile,
 } from '../../../runner/local/local-glue';
-import { landedBytes } from '../../../runner/local/local-runner';
+import { landedFiles } from '../../../runner/local/local-runner';
 import { ROOT } from '../../helpers/cli';
 import { tempDirs } from '../../helpers/lake';
 
@@ -137,14 +138,21 @@ describe('GlueJobHost on a Unix socket (the test suite: one warm host per jest w
 describe("an execution's Spark JVM profile", () => {
   const dirs = tempDirs('glue-jvm-');
 
-  test("small-runs up to 64 MiB landed, Java's own above it or when the dates are not known", () => {
+  test("small-runs up to 64 MiB landed on up to 10 dates; Java's own beyond, or when not known", () => {
+    const max = SMALL_RUNS_MAX_LANDED_BYTES;
     expect(
-      [undefined, 0, SMALL_RUNS_MAX_LANDED_BYTES, SMALL_RUNS_MAX_LANDED_BYTES + 1].map((b) => sparkJvmProfile(b)),
-    ).toEqual(['default', 'small-runs', 'small-runs', 'default']);
-    expect(SMALL_RUNS_MAX_LANDED_BYTES).toBe(64 * 1024 * 1024);
+      [
+        undefined,
+        { bytes: 0, dates: 0 },
+        { bytes: max, dates: SMALL_RUNS_MAX_DATES },
+        { bytes: max + 1, dates: 1 },
+        { bytes: 1000, dates: SMALL_RUNS_MAX_DATES + 1 },
+      ].map((landed) => sparkJvmProfile(landed)),
+    ).toEqual(['default', 'small-runs', 'small-runs', 'default', 'default']);
+    expect([SMALL_RUNS_MAX_LANDED_BYTES, SMALL_RUNS_MAX_DATES]).toEqual([64 * 1024 * 1024, 10]);
   });
 
-  test("landed bytes: the files of the input's dates in bronze (nothing else)", () => {
+  test("landed files: the bytes and dates of the input's dates' files in bronze (nothing else)", () => {
     const lake = dirs();
     const land = (date: string, name: string, bytes: number): void => {
       const dir = path.join(lake, 'bronze', 'transactions', `ingest_date=${date}`);
@@ -156,11 +164,11 @@ describe("an execution's Spark JVM profile", () => {
     land('2024-01-03', 'c.csv', 7);
     land('2024-01-04', 'd.csv', 1000); // outside the range below
     mkdirSync(path.join(lake, 'bronze', 'transactions', 'ingest_date=2024-01-03', 'nested'));
-    expect(landedBytes(lake, { date: '2024-01-01' })).toBe(120);
-    expect(landedBytes(lake, { from: '2024-01-01', to: '2024-01-03' })).toBe(127);
-    expect(landedBytes(lake, { date: '2024-02-01' })).toBe(0);
-    expect(landedBytes(lake, {})).toBeUndefined();
-    expect(landedBytes(lake, { date: '2024-02-30' })).toBeUndefined();
+    expect(landedFiles(lake, { date: '2024-01-01' })).toEqual({ bytes: 120, dates: 1 });
+    expect(landedFiles(lake, { from: '2024-01-01', to: '2024-01-03' })).toEqual({ bytes: 127, dates: 2 });
+    expect(landedFiles(lake, { date: '2024-02-01' })).toEqual({ bytes: 0, dates: 0 });
+    expect(landedFiles(lake, {})).toBeUndefined();
+    expect(landedFiles(lake, { date: '2024-02-30' })).toBeUndefined();
   });
 
   test("a host starts on the execution's profile unless the environment names one", async () => {
