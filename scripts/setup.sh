@@ -25,41 +25,77 @@ command -v java >/dev/null || fail "Java 17 is required for Spark (Glue 5.0 runs
 java_major=$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head -n1)
 [ "${java_major:-0}" -ge 17 ] || fail "Java 17 is required for Spark, found version ${java_major:-unknown}"
 
+# The Node packages and the three Python environments are independent, and each install is mostly
+# one process waiting on unpacking and disk: they run side by side (on a fresh clone of this
+# 2-core machine, 118 s one after the other), each logging to its own file, shown if it fails.
+setup_logs=$(mktemp -d)
+trap 'rm -rf "$setup_logs"' EXIT
+pids=()
+names=()
+in_background() { # NAME COMMAND...: runs COMMAND in the background, its output to NAME's log
+  local name=$1; shift
+  "$@" >"$setup_logs/$name.log" 2>&1 &
+  pids+=($!); names+=("$name")
+}
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "txlake setup: installing Node packages" >&2
   # npm install, not npm ci: the lock lists optional per-platform DuckDB bindings that a registry
   # mirror may not serve, which npm ci treats as an out-of-sync lock.
-  npm install --no-audit --no-fund --loglevel=error >&2
+  in_background npm npm install --no-audit --no-fund --loglevel=error
 fi
 
-stamp=.venv/.requirements.sha
-want=$(sha256sum glue/requirements.txt | cut -d' ' -f1)
-if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+# python_env DIR REQUIREMENTS EXECUTABLE: the venv DIR with REQUIREMENTS, unless its stamp says
+# it has them already and EXECUTABLE (relative to DIR) is there.
+python_env() {
+  local dir=$1 requirements=$2 executable=$3
+  local stamp=$dir/.requirements.sha want
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -x "$dir/$executable" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  rm -f "$stamp"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" >"$stamp"
+}
+python_env_needed() { # DIR REQUIREMENTS EXECUTABLE
+  [ ! -x "$1/$3" ] || [ "$(cat "$1/.requirements.sha" 2>/dev/null)" != "$(sha256sum "$2" | cut -d' ' -f1)" ]
+}
+# The Glue job's environment (PySpark pinned to Glue 5.0, pyiceberg, ruff, cfn-lint).
+if python_env_needed .venv glue/requirements.txt bin/python; then
   echo "txlake setup: creating the Python environment (.venv)" >&2
-  "$PYTHON" -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r glue/requirements.txt >&2
-  echo "$want" > "$stamp"
+  # (made before the two below: they live inside it)
+  python_env .venv glue/requirements.txt bin/python >"$setup_logs/venv.log" 2>&1 &
+  venv_pid=$!
+else
+  venv_pid=
 fi
-
-# checkov (the test command's IaC scanner) in its own environment: its pins differ from cfn-lint's.
-scan_stamp=.venv/scan/.requirements.sha
-scan_want=$(sha256sum tools/requirements-scan.txt | cut -d' ' -f1)
-if [ ! -x .venv/scan/bin/checkov ] || [ "$(cat "$scan_stamp" 2>/dev/null)" != "$scan_want" ]; then
-  echo "txlake setup: creating the scanner environment (.venv/scan)" >&2
-  "$PYTHON" -m venv .venv/scan
-  .venv/scan/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-scan.txt >&2
-  echo "$scan_want" > "$scan_stamp"
-fi
-
-# moto's server (the AWS API emulator the aws target's tests run against) in its own environment.
-moto_stamp=.venv/moto/.requirements.sha
-moto_want=$(sha256sum tools/requirements-moto.txt | cut -d' ' -f1)
-if [ ! -x .venv/moto/bin/moto_server ] || [ "$(cat "$moto_stamp" 2>/dev/null)" != "$moto_want" ]; then
-  echo "txlake setup: creating the AWS emulator environment (.venv/moto)" >&2
-  "$PYTHON" -m venv .venv/moto
-  .venv/moto/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-moto.txt >&2
-  echo "$moto_want" > "$moto_stamp"
-fi
+# checkov (the test command's IaC scanner) in its own environment: its pins differ from cfn-lint's;
+# moto's server (the AWS API emulator the aws target's tests run against) in its own too.
+nested_envs() {
+  if [ -n "$venv_pid" ]; then
+    # the nested venvs need .venv/ to exist, not its packages: wait only for the venv itself
+    while [ ! -x .venv/bin/python ]; do sleep 0.2; done
+  fi
+  if python_env_needed .venv/scan tools/requirements-scan.txt bin/checkov; then
+    echo "txlake setup: creating the scanner environment (.venv/scan)" >&2
+    in_background scan python_env .venv/scan tools/requirements-scan.txt bin/checkov
+  fi
+  if python_env_needed .venv/moto tools/requirements-moto.txt bin/moto_server; then
+    echo "txlake setup: creating the AWS emulator environment (.venv/moto)" >&2
+    in_background moto python_env .venv/moto tools/requirements-moto.txt bin/moto_server
+  fi
+}
+nested_envs
+if [ -n "$venv_pid" ]; then pids+=("$venv_pid"); names+=(venv); fi
+failed=0
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then
+    echo "txlake setup: ${names[$i]} failed:" >&2
+    cat "$setup_logs/${names[$i]}.log" >&2
+    failed=1
+  fi
+done
+[ "$failed" -eq 0 ] || fail "installing the packages failed (above)"
 
 classpath=tools/trino-parser/target/classpath.txt
 if [ ! -s "$classpath" ] || [ tools/trino-parser/pom.xml -nt "$classpath" ]; then
