@@ -9,9 +9,21 @@ import type { LakeBuckets } from '../../lambdas/shared/runtime';
  * CSV text). What a lake holds afterwards is read with ./lake-state.
  */
 
-/** A fresh, empty directory under the OS temp dir; it is left in place (see {@link tempDirs}). */
+/**
+ * Every directory {@link tempDir} made for the test file that loaded this module (jest loads it once
+ * per file): removed after the file's tests, unless TXLAKE_TEST_KEEP_DIRS=1 keeps them to look at.
+ */
+const madeByThisFile: string[] = [];
+afterAll(() => {
+  if (process.env.TXLAKE_TEST_KEEP_DIRS === '1') return;
+  for (const dir of madeByThisFile.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh, empty directory under the OS temp dir, removed after the test file (see above). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeByThisFile.push(dir);
+  return dir;
 }
 
 /**
@@ -30,7 +42,7 @@ export function tempDirs(prefix: string): () => string {
   };
 }
 
-/** A fresh, empty lake directory (the `--lake` of the CLI and of the local runner); it is left in place. */
+/** A fresh, empty lake directory (the `--lake` of the CLI and of the local runner), removed after the test file. */
 export function tempLake(): string {
   return tempDir('txlake-lake-');
 }
