@@ -74,6 +74,10 @@ export function renderBenchmarks(r: BenchResults): string {
     targets.push(
       `| ≤ $10/month at ${n(r.cost.rows_per_day / 1e6)} M rows/day | $${n(r.cost.month_1.total_usd, 2)} (month 1), $${n(r.cost.month_12.total_usd, 2)} (month 12) | ${verdict(r.cost.month_12.total_usd <= 10)} |`,
     );
+  if (r.suite)
+    targets.push(
+      `| the test suite on a fresh clone, set-up included, ≤ 8 min | ${minutes(r.suite.wall_seconds)} | ${verdict(r.suite.wall_seconds <= 480)} |`,
+    );
   out.push(...targets, '');
 
   if (r.glue?.length) {
@@ -180,6 +184,7 @@ export function renderBenchmarks(r: BenchResults): string {
   }
   if (bf) out.push(...backfillSection(bf, at.backfill));
   if (gr) out.push(...goldRefreshSection(gr, at.gold_refresh));
+  if (r.suite) out.push(...suiteSection(r.suite, at.suite));
   if (existsSync(ANALYSIS)) out.push(readFileSync(ANALYSIS, 'utf8').trim(), '');
   return `${out.join('\n')}\n`;
 }
@@ -265,6 +270,31 @@ function goldRefreshSection(gr: NonNullable<BenchResults['gold_refresh']>, at: s
     ),
     '',
     `Reproduce: \`npm run bench -- --only f --gold-rows-per-day ${gr.rows_per_day}\` (silver and gold are cached in the work directory).`,
+    '',
+  ];
+}
+
+/** `610` → `10 min 10 s (610 s)`. */
+const minutes = (seconds: number): string =>
+  `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s (${n(seconds)} s)`;
+
+function suiteSection(suite: NonNullable<BenchResults['suite']>, at: string | undefined): string[] {
+  return [
+    `## (g) The test suite on a fresh clone${at ? ` — ${at}` : ''}`,
+    '',
+    'Method: `git clone` of the repository at ' +
+      `${suite.commit} into the work directory, then \`bash scripts/test.sh\` there: the clone's`,
+    'whole set-up (npm packages, the Python environments, the Maven jars from the local cache), the',
+    'static checks, pytest and jest, as CI runs it. Wall time of the command.',
+    '',
+    '| | |',
+    '|---|---|',
+    `| wall time | ${minutes(suite.wall_seconds)} |`,
+    `| jest | ${suite.jest.replace(/\s+/g, ' ')} |`,
+    `| pytest | ${suite.pytest} |`,
+    `| load average (1 min), start → end | ${suite.load[0]} → ${suite.load[1]} |`,
+    '',
+    'Reproduce: `npm run bench -- --only g` (it runs the whole suite; never part of the default run)',
     '',
   ];
 }

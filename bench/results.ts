@@ -3,6 +3,7 @@ import type { BackfillBench } from './backfill';
 import type { BalanceHistoryBench } from './balance-history';
 import type { GoldRefreshBench } from './gold-refresh';
 import type { DailyRunBench, GlueJobBench } from './pipeline';
+import type { SuiteBench } from './suite';
 
 export interface BenchResults {
   machine?: Machine;
@@ -12,6 +13,7 @@ export interface BenchResults {
   cost?: CostModel;
   backfill?: BackfillBench;
   gold_refresh?: GoldRefreshBench;
+  suite?: SuiteBench;
   measured_at?: Record<string, string>;
   /** 1-minute load average when each part started: other work on the machine skews the figures */
   load_average?: Record<string, number>;

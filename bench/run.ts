@@ -15,6 +15,7 @@ import { benchGoldRefresh } from './gold-refresh';
 import { renderBenchmarks } from './report';
 import { benchDailyRun, benchGlueJob, type GlueJobBench, ROOT } from './pipeline';
 import type { BenchResults, Machine } from './results';
+import { benchSuite } from './suite';
 
 const RESULTS = path.join(ROOT, 'bench', 'results.json');
 
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
     .description('txlake benchmarks (issue #7): prints one JSON document, writes BENCHMARKS.md')
     .option(
       '--only <parts>',
-      'parts to run: a (Glue vs DuckDB), b (balance history), c (daily run), d (cost), e (backfill and demo), f (gold refresh reads as the lake ages)',
+      'parts to run: a (Glue vs DuckDB), b (balance history), c (daily run), d (cost), e (backfill and demo), f (gold refresh reads as the lake ages), g (the test suite on a fresh clone; only when named)',
       'a,b,c,e,f,d',
     )
     .option('--glue-rows <n,...>', '(a) rows per Glue job file', positiveInts, [1_000_000, 5_000_000])
@@ -117,7 +118,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const parts = new Set(o.only.split(',').map((p) => p.trim()));
   for (const p of parts) {
-    if (!['a', 'b', 'c', 'd', 'e', 'f'].includes(p)) throw new InvalidArgumentError(`unknown part ${p}`);
+    if (!['a', 'b', 'c', 'd', 'e', 'f', 'g'].includes(p)) throw new InvalidArgumentError(`unknown part ${p}`);
   }
 
   // Only this run's parts: they are merged into the file as it is when written (other runs of
@@ -170,6 +171,10 @@ async function main(argv: string[]): Promise<void> {
       workDir: o.work,
       log,
     });
+  }
+  if (parts.has('g')) {
+    started('suite');
+    results.suite = await benchSuite({ workDir: o.work });
   }
   if (parts.has('d')) {
     // From the latest figures of a, b, c and f: this run's, else the stored ones.
