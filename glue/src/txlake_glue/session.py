@@ -22,10 +22,11 @@ from pyspark.sql import SparkSession
 SPARK_CONF_ENV = "TXLAKE_SPARK_CONF"
 # The jars Glue adds for --datalake-formats iceberg (comma-separated), read when Spark starts.
 SPARK_JARS_ENV = "TXLAKE_SPARK_JARS"
-# The local Spark JVM's profile, read when Spark starts (README, "Local mode"). "small-runs":
-# the client compiler only and a single-threaded collector. For runs of thousands of rows (the
-# test suite) it needs about 40 % less CPU (the demo: 25 s of CPU instead of 43-49 s), a 1 M-row
-# day takes as long, but a 5 M-row day twice as long, so the default stays Java's own.
+# The local Spark JVM's profile, read when Spark starts (README, under the CLI reference).
+# "small-runs": the client compiler only and a single-threaded collector. For runs of thousands
+# of rows it needs about 40 % less CPU (the demo: 25 s of CPU instead of 43-49 s) and a 1 M-row
+# day takes as long, but a 5 M-row day twice as long: the local runner sets it for small
+# executions only (runner/local/local-glue.ts, sparkJvmProfile), the test suite for all its runs.
 SPARK_JVM_ENV = "TXLAKE_SPARK_JVM"
 SPARK_JVM_PROFILES = {
     "default": "",
