@@ -45,26 +45,24 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   in_background npm npm install --no-audit --no-fund --loglevel=error
 fi
 
-# python_env DIR REQUIREMENTS EXECUTABLE: the venv DIR with REQUIREMENTS, unless its stamp says
-# it has them already and EXECUTABLE (relative to DIR) is there.
+# python_env DIR REQUIREMENTS: the venv DIR with REQUIREMENTS, stamped with their digest.
 python_env() {
-  local dir=$1 requirements=$2 executable=$3
-  local stamp=$dir/.requirements.sha want
-  want=$(sha256sum "$requirements" | cut -d' ' -f1)
-  if [ -x "$dir/$executable" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
-  rm -f "$stamp"
+  local dir=$1 requirements=$2
+  rm -f "$dir/.requirements.sha"
   "$PYTHON" -m venv "$dir"
   "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-  echo "$want" >"$stamp"
+  sha256sum "$requirements" | cut -d' ' -f1 >"$dir/.requirements.sha"
 }
-python_env_needed() { # DIR REQUIREMENTS EXECUTABLE
+# python_env_needed DIR REQUIREMENTS EXECUTABLE: unless EXECUTABLE (in DIR) is there and the stamp
+# names these requirements.
+python_env_needed() {
   [ ! -x "$1/$3" ] || [ "$(cat "$1/.requirements.sha" 2>/dev/null)" != "$(sha256sum "$2" | cut -d' ' -f1)" ]
 }
 # The Glue job's environment (PySpark pinned to Glue 5.0, pyiceberg, ruff, cfn-lint).
 if python_env_needed .venv glue/requirements.txt bin/python; then
   echo "txlake setup: creating the Python environment (.venv)" >&2
   # (made before the two below: they live inside it)
-  python_env .venv glue/requirements.txt bin/python >"$setup_logs/venv.log" 2>&1 &
+  python_env .venv glue/requirements.txt >"$setup_logs/venv.log" 2>&1 &
   venv_pid=$!
 else
   venv_pid=
@@ -78,11 +76,11 @@ nested_envs() {
   fi
   if python_env_needed .venv/scan tools/requirements-scan.txt bin/checkov; then
     echo "txlake setup: creating the scanner environment (.venv/scan)" >&2
-    in_background scan python_env .venv/scan tools/requirements-scan.txt bin/checkov
+    in_background scan python_env .venv/scan tools/requirements-scan.txt
   fi
   if python_env_needed .venv/moto tools/requirements-moto.txt bin/moto_server; then
     echo "txlake setup: creating the AWS emulator environment (.venv/moto)" >&2
-    in_background moto python_env .venv/moto tools/requirements-moto.txt bin/moto_server
+    in_background moto python_env .venv/moto tools/requirements-moto.txt
   fi
 }
 nested_envs

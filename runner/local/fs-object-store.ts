@@ -17,10 +17,15 @@ export const TEMP_DIR = path.join('_local', 'tmp');
 const tempName = (root: string): string =>
   path.join(root, TEMP_DIR, `${process.pid}-${Date.now()}-${(tempCounter = (tempCounter + 1) % 1e9)}`);
 
+/** A new temporary path of the store rooted at `root` (its folder made). */
+async function newTemp(root: string): Promise<string> {
+  await fs.mkdir(path.join(root, TEMP_DIR), { recursive: true });
+  return tempName(root);
+}
+
 /** Writes `body` to a new temporary file of the store rooted at `root` and returns its path. */
 async function writeTemp(root: string, body: Buffer | string): Promise<string> {
-  await fs.mkdir(path.join(root, TEMP_DIR), { recursive: true });
-  const temp = tempName(root);
+  const temp = await newTemp(root);
   await fs.writeFile(temp, body, { flag: 'wx' });
   return temp;
 }
@@ -137,12 +142,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async put(bucket: string, key: string, body: Buffer | string): Promise<void> {
-    const file = this.file(bucket, key);
-    const temp = await writeTemp(this.root, body);
-    await intoPlace('rename', temp, file).catch(async (error: unknown) => {
-      await fs.rm(temp, { force: true });
-      throw error;
-    });
+    await this.stageThenRename(this.file(bucket, key), (temp) => fs.writeFile(temp, body, { flag: 'wx' }));
   }
 
   /**
@@ -178,12 +178,16 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async copy(sourceBucket: string, sourceKey: string, targetBucket: string, targetKey: string): Promise<void> {
-    const target = this.file(targetBucket, targetKey);
-    await fs.mkdir(path.join(this.root, TEMP_DIR), { recursive: true });
-    const temp = tempName(this.root);
+    const source = this.file(sourceBucket, sourceKey);
+    await this.stageThenRename(this.file(targetBucket, targetKey), (temp) => fs.copyFile(source, temp));
+  }
+
+  /** `fill` writes a new temporary file, which then replaces `file`; no temporary file is left either way. */
+  private async stageThenRename(file: string, fill: (temp: string) => Promise<void>): Promise<void> {
+    const temp = await newTemp(this.root);
     try {
-      await fs.copyFile(this.file(sourceBucket, sourceKey), temp);
-      await intoPlace('rename', temp, target);
+      await fill(temp);
+      await intoPlace('rename', temp, file);
     } catch (error) {
       await fs.rm(temp, { force: true });
       throw error;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { FsObjectStore } from './fs-object-store';
 import { landingPrefix, runRecordKey, runRecordsPrefix } from '../../core/lake-layout';
-import { dateRange, type RunRequest, sanitizeId } from '../../core/run-plan';
+import { dateRange, inputDates, type RunRequest, sanitizeId } from '../../core/run-plan';
 import { isCalendarDate } from '../../core/calendar';
 import { byIngestDate, type RunRecord } from '../../core/run-record';
 import {
@@ -288,14 +288,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
  * undefined when it names none (the scheduled run resolves its date itself) or not as dates.
  */
 export function landedFiles(lake: string, input: Readonly<Record<string, string>>): LandedFiles | undefined {
-  const { date, from, to } = input;
-  const dates =
-    date !== undefined && isCalendarDate(date)
-      ? [date]
-      : from !== undefined && to !== undefined && isCalendarDate(from) && isCalendarDate(to)
-        ? dateRange(from, to)
-        : undefined;
-  if (dates === undefined) return undefined;
+  const span = inputDates(input, undefined, undefined);
+  if (!span || !isCalendarDate(span.from) || !isCalendarDate(span.to)) return undefined;
+  let dates: string[];
+  try {
+    dates = dateRange(span.from, span.to);
+  } catch {
+    return undefined; // too many dates: ResolveRun refuses the input
+  }
   let bytes = 0;
   let withFiles = 0;
   for (const day of dates) {
